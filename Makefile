@@ -1,0 +1,69 @@
+# proxylab.webstack: the two commands users need are `make lab` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+# Lab ports on 127.0.0.1; override on the command line, e.g. `make lab LAB_HTTP_PORT=9080`.
+export LAB_SSH_PORT_PROXY ?= 2201
+export LAB_SSH_PORT_APP1 ?= 2202
+export LAB_SSH_PORT_APP2 ?= 2203
+export LAB_HTTP_PORT ?= 8080
+export LAB_HTTPS_PORT ?= 8443
+LAB_DOMAIN ?= dumbflix.lab
+
+.PHONY: help venv engine images lab lab-down lint pytest molecule test build clean
+
+help:
+	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it"
+	@echo "make lab-down  remove the lab containers and network"
+	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
+	@echo "make lint      yamllint + ansible-lint (production profile)"
+	@echo "make build     build the collection tarball"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+engine:
+	scripts/docker-engine.sh
+
+images: engine
+	scripts/build-images.sh
+
+lab: venv engine
+	scripts/lab.sh up
+	ansible-playbook site.yml -i inventories/lab
+	@echo
+	@echo "The lab is up. Reach the site with:"
+	@echo "  curl -H 'Host: $(LAB_DOMAIN)' http://127.0.0.1:$(LAB_HTTP_PORT)/"
+	@echo "  ssh -i .lab/id_ed25519 -p $(LAB_SSH_PORT_PROXY) deploy@127.0.0.1   (the proxy VM)"
+
+lab-down: engine
+	scripts/lab.sh down
+
+lint: venv
+	yamllint --strict .
+	ansible-lint
+
+pytest: venv images
+	pytest -v tests
+
+molecule: venv images
+	molecule test --all
+
+test: lint pytest molecule
+
+build: venv
+	ansible-galaxy collection build --force .
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache proxylab-webstack-*.tar.gz
