@@ -48,3 +48,48 @@ def wait_for(predicate, timeout, interval=1.0):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+SYSTEMD_RUN_ARGS = [
+    "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+]
+
+
+def start_systemd_container(name, image="proxylab/debian:12"):
+    """Start a fresh systemd container from a base image and wait until systemd is up."""
+    image = os.environ.get("PROXYLAB_IMAGE_DEBIAN12", image) if image.endswith(":12") else image
+    run(["docker", "rm", "-f", name], check=False)
+    run(["docker", "run", "-d", "--name", name, "--label", "org.proxylab.test=pytest", *SYSTEMD_RUN_ARGS, image])
+
+    def ready():
+        out = run(["docker", "exec", name, "systemctl", "is-system-running"], check=False).stdout.strip()
+        return out in ("running", "degraded")
+
+    assert wait_for(ready, timeout=60), f"systemd did not come up in {name}"
+    return name
+
+
+@pytest.fixture(scope="module")
+def scratch_host(request):
+    """A throw-away Debian 12 'VM' reached with the docker connection, as user deploy with sudo."""
+    name = f"webstack-pytest-{request.module.__name__.rsplit('.', 1)[-1].replace('_', '-')}"
+    start_systemd_container(name)
+    yield name
+    run(["docker", "rm", "-f", name], check=False)
+
+
+def ansible_playbook(playbook, host, extra_vars=None, *, tmp_path, timeout=300):
+    """Run a playbook (YAML text) against a container through the docker connection, as deploy + sudo."""
+    import json
+
+    book = tmp_path / "playbook.yml"
+    book.write_text(playbook)
+    args = [
+        "ansible-playbook", str(book), "-i", f"{host},", "-c", "community.docker.docker",
+        "-e", "ansible_user=deploy", "-e", "ansible_become=true",
+        "-e", "ansible_python_interpreter=/usr/bin/python3",
+    ]
+    if extra_vars:
+        args += ["-e", json.dumps(extra_vars)]
+    return run(args, check=False, timeout=timeout)
