@@ -16,11 +16,13 @@ export LAB_HTTP_PORT ?= 8080
 export LAB_HTTPS_PORT ?= 8443
 LAB_DOMAIN ?= dumbflix.lab
 
-.PHONY: help venv engine images lab lab-down lint pytest molecule test build clean
+.PHONY: help venv engine images lab lab-down failover hosts hosts-remove lint pytest molecule test build clean
 
 help:
 	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it"
 	@echo "make lab-down  remove the lab containers and network"
+	@echo "make failover  switch the lab's app servers off in turn and report what the proxy served"
+	@echo "make hosts     add '127.0.0.1 $(LAB_DOMAIN)' to /etc/hosts (make hosts-remove takes it out)"
 	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
 	@echo "make lint      yamllint + ansible-lint (production profile)"
 	@echo "make build     build the collection tarball"
@@ -39,13 +41,20 @@ engine:
 images: engine
 	scripts/build-images.sh
 
+# APP_SRC=<dir> deploys a local checkout instead of dumbflix-frontend from git.
 lab: venv engine
 	scripts/lab.sh up
-	ansible-playbook site.yml -i inventories/lab
-	@echo
-	@echo "The lab is up. Reach the site with:"
-	@echo "  curl -H 'Host: $(LAB_DOMAIN)' http://127.0.0.1:$(LAB_HTTP_PORT)/"
-	@echo "  ssh -i .lab/id_ed25519 -p $(LAB_SSH_PORT_PROXY) deploy@127.0.0.1   (the proxy VM)"
+	APP_SRC="$(APP_SRC)" LAB_DOMAIN="$(LAB_DOMAIN)" scripts/lab-deploy.sh
+
+failover: venv
+	ansible-playbook playbooks/failover_check.yml -i inventories/lab \
+	  -e failover_from_controller=true -e failover_url=http://127.0.0.1:$(LAB_HTTP_PORT)/
+
+hosts: venv
+	ansible-playbook playbooks/hosts_entry.yml -i inventories/lab
+
+hosts-remove: venv
+	ansible-playbook playbooks/hosts_entry.yml -i inventories/lab -e hosts_entry_state=absent
 
 lab-down: engine
 	scripts/lab.sh down

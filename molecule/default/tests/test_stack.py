@@ -1,0 +1,90 @@
+"""The whole stack, seen through the proxy as a user sees it."""
+
+import os
+import re
+
+import pytest
+import testinfra
+
+testinfra_hosts = ["ansible://default-proxy"]
+
+DOMAIN = "dumbflix.lab"
+APPS = ("default-app1", "default-app2")
+UNIT_FACT = "/etc/ansible/facts.d/node_app.fact"
+
+
+def app_host(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}", sudo=True)
+
+
+def request(host, with_host_header=True, path="/"):
+    """One request through nginx on the proxy; returns (status, X-Upstream header, body)."""
+    host_header = f"-H 'Host: {DOMAIN}'" if with_host_header else ""
+    body = host.check_output(f"curl -s --max-time 10 {host_header} -D /tmp/webstack-headers http://127.0.0.1{path}")
+    headers = host.check_output("cat /tmp/webstack-headers")
+    status = int(re.search(r"^HTTP/\S+ (\d{3})", headers, re.M).group(1))
+    upstream = re.search(r"^X-Upstream: (.+?)\s*$", headers, re.M | re.I)
+    return status, upstream.group(1) if upstream else None, body
+
+
+def app_service(name):
+    return app_host(name).check_output(f"python3 -c 'import json; print(json.load(open(\"{UNIT_FACT}\"))[\"service\"])'")
+
+
+@pytest.fixture
+def all_apps_up():
+    yield
+    for name in APPS:
+        app_host(name).run_test(f"systemctl start {app_service(name)}")
+    for name in APPS:
+        app_host(name).run_test("curl -s --retry 30 --retry-connrefused --retry-delay 1 -o /dev/null http://127.0.0.1:3000/")
+
+
+def test_the_site_serves_the_app_through_the_proxy(host):
+    status, _, body = request(host)
+    assert status == 200
+    assert "hello-app" in body
+
+
+def test_a_request_by_ip_reaches_the_site_too(host):
+    status, _, body = request(host, with_host_header=False)
+    assert status == 200
+    assert "hello-app" in body
+
+
+def test_both_app_servers_serve(host):
+    hostnames = set()
+    upstreams = set()
+    for _ in range(10):
+        status, upstream, body = request(host)
+        assert status == 200
+        upstreams.add(upstream)
+        hostnames.update(name for name in ("app1", "app2") if f"default-{name}" in body)
+    assert len(upstreams) == 2, upstreams
+    assert hostnames == {"app1", "app2"}
+
+
+def test_the_apps_run_as_an_unprivileged_user():
+    for name in APPS:
+        owners = app_host(name).check_output("ps -o user= -C node | sort -u").split()
+        assert owners and "root" not in owners, owners
+
+
+def test_one_app_server_down_costs_no_request(host, all_apps_up):
+    app_host("default-app1").run_test(f"systemctl stop {app_service('default-app1')}")
+    results = [request(host) for _ in range(30)]
+    assert [status for status, _, _ in results] == [200] * 30
+    assert all("default-app2" in body for _, _, body in results)
+
+
+def test_all_app_servers_down_shows_the_maintenance_page_then_recovers(host, all_apps_up):
+    for name in APPS:
+        app_host(name).run_test(f"systemctl stop {app_service(name)}")
+    status, _, body = request(host)
+    assert 500 <= status <= 504
+    assert DOMAIN in body
+    assert "nginx" not in body.lower()
+    for name in APPS:
+        app_host(name).run_test(f"systemctl start {app_service(name)}")
+        app_host(name).run_test("curl -s --retry 30 --retry-connrefused --retry-delay 1 -o /dev/null http://127.0.0.1:3000/")
+    assert request(host)[0] == 200

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Deploy the web stack into the running lab (`make lab` calls this after scripts/lab.sh up).
+#
+# Which app is deployed:
+#   APP_SRC=<dir>   a local checkout, copied to the app servers (node_app_src)
+#   otherwise       dumbflix-frontend from its git repository (the role's default), when the lab
+#                   hosts can reach it; when they cannot (an offline machine), the bundled demo app,
+#                   labelled as the demo on its page and here, so the lab still works.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo_root"
+prefix=${LAB_PREFIX:-webstack-lab}
+repo_url=${APP_REPO:-https://github.com/dumbwaysdev/dumbflix-frontend.git}
+demo_src="$repo_root/tests/fixtures/hello-app"
+domain=${LAB_DOMAIN:-dumbflix.lab}
+http_port=${LAB_HTTP_PORT:-8080}
+extra_vars=()
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+
+if [ -n "${APP_SRC:-}" ]; then
+  if [ ! -f "${APP_SRC}/package.json" ]; then
+    log "APP_SRC=${APP_SRC} is not a Node.js app (no package.json there)"
+    exit 1
+  fi
+  app_src=$(cd "$APP_SRC" && pwd)
+  extra_vars+=(-e "node_app_src=$app_src")
+  what="your local checkout $app_src"
+elif docker exec "$prefix-app1" curl -sSf --max-time 10 -o /dev/null \
+    "$repo_url/info/refs?service=git-upload-pack" 2>/dev/null; then
+  extra_vars+=(-e "node_app_repo=$repo_url")
+  what="dumbflix-frontend from $repo_url"
+else
+  log "$repo_url cannot be reached from the lab hosts (is this machine offline?)."
+  log "Deploying the bundled DEMO app ($demo_src) instead; use APP_SRC=<dir> to deploy a checkout of your own."
+  banner="proxylab demo app: $repo_url could not be reached, so the lab serves this demo instead"
+  extra_vars+=(-e "{\"node_app_src\": \"$demo_src\", \"node_app_env\": {\"APP_BANNER\": \"$banner\"}}")
+  what="the bundled DEMO app (not dumbflix-frontend)"
+fi
+
+ansible-playbook site.yml -i inventories/lab "${extra_vars[@]}"
+
+cat <<MSG
+
+The lab serves $what at http://$domain:$http_port/
+  curl -H 'Host: $domain' http://127.0.0.1:$http_port/
+  in a browser: run \`make hosts\` once (adds "127.0.0.1 $domain" to /etc/hosts), then open http://$domain:$http_port/
+  \`make failover\` switches the app servers off in turn and shows that the site keeps serving.
+MSG
