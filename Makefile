@@ -30,7 +30,7 @@ help:
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
@@ -69,7 +69,8 @@ pytest: venv images
 molecule: venv images
 	molecule test --all
 
-test: lint pytest molecule
+# pytest runs last so that its summary closes the output.
+test: lint molecule pytest
 
 build: venv
 	ansible-galaxy collection build --force .
