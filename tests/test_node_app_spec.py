@@ -1,0 +1,31 @@
+"""The node_app role's contract: argument specs, defaults and README agree."""
+
+import re
+
+import yaml
+
+from conftest import REPO_ROOT
+
+ROLE = REPO_ROOT / "roles" / "node_app"
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+SPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+
+
+def test_every_default_has_a_spec_with_the_same_default():
+    assert set(DEFAULTS) == set(SPEC)
+    for name, value in DEFAULTS.items():
+        assert SPEC[name]["default"] == value, name
+        assert SPEC[name]["type"] and SPEC[name]["description"], name
+
+
+def test_readme_lists_every_variable_with_its_default():
+    readme = (ROLE / "README.md").read_text()
+    for name, value in DEFAULTS.items():
+        shown = "{}" if value == {} else '""' if value == "" else str(value)
+        assert re.search(r"^\| `%s` \| `%s` \|" % (re.escape(name), re.escape(shown)), readme, re.M), name
+
+
+def test_internal_variables_are_prefixed():
+    internal = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    assert all(name.startswith("_node_app_") for name in internal)
+    assert all(name.startswith("node_app_") for name in DEFAULTS)
