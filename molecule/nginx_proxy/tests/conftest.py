@@ -1,0 +1,124 @@
+"""Helpers of the nginx_proxy scenario's tests: requests sent from inside a proxy container,
+the stub app servers switched off and on, and the role re-applied with other variables."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import testinfra
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+SCENARIO_DIR = Path(__file__).resolve().parent.parent
+DOMAIN = "dumbflix.lab"
+APPS = ("nginx-proxy-app1", "nginx-proxy-app2")
+MAINTENANCE_TEXT = "is briefly unavailable"
+_BACKEND = re.compile(r"<h1>backend ([\w.-]+)</h1>")
+_END = re.compile(r"\n@@END (\d{3})@@\n")
+
+
+def get_host(name):
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY)
+
+
+def inventory_vars(host):
+    return host.ansible.get_variables()
+
+
+def uses_tls(host):
+    return str(inventory_vars(host).get("nginx_proxy_tls", "off")) not in ("off", "False")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict = field(default_factory=dict)
+    body: str = ""
+
+    @property
+    def backend(self):
+        match = _BACKEND.search(self.body)
+        return match.group(1) if match else None
+
+
+def fetch(host, count=1, path="/", host_header=DOMAIN, curl_args="", scheme=None):
+    """Send `count` requests from inside the proxy to 127.0.0.1 (https on TLS proxies); return Responses."""
+    scheme = scheme or ("https" if uses_tls(host) else "http")
+    command = (
+        f"for i in $(seq {count}); do "
+        f"curl -sk -i --max-time 15 -H 'Host: {host_header}' {curl_args} '{scheme}://127.0.0.1{path}' "
+        "-w '\\n@@END %{http_code}@@\\n'; done"
+    )
+    output = host.check_output(command)
+    # check_output strips the last newline; put it back so every response ends the same way.
+    parts = _END.split(output + "\n")
+    responses = []
+    for raw, status in zip(parts[0::2], parts[1::2]):
+        head, _, body = raw.replace("\r\n", "\n").partition("\n\n")
+        headers = {}
+        for line in head.split("\n")[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        responses.append(Response(int(status), headers, body))
+    assert len(responses) == count, output
+    return responses
+
+
+def app_port(name):
+    return int(inventory_vars(get_host(name)).get("node_app_port", 3000))
+
+
+def set_apps(running):
+    """Start the stub app servers named in `running`, stop the others; wait until the started ones answer."""
+    for name in APPS:
+        app = get_host(name)
+        app.check_output(f"systemctl {'start' if name in running else 'stop'} stub-backend")
+    for name in running:
+        app = get_host(name)
+        deadline = time.monotonic() + 30
+        while app.run(f"curl -sf -o /dev/null http://127.0.0.1:{app_port(name)}/").rc != 0:
+            assert time.monotonic() < deadline, f"{name} did not answer after start"
+            time.sleep(0.5)
+
+
+def wait_for_proxy(host, predicate, timeout=30):
+    """Poll single requests until predicate(response) holds; return the seconds it took."""
+    start = time.monotonic()
+    while True:
+        response = fetch(host)[0]
+        if predicate(response):
+            return time.monotonic() - start
+        assert time.monotonic() - start < timeout, f"last response: {response.status} {response.body[:200]}"
+        time.sleep(0.5)
+
+
+def converge(per_host_vars):
+    """Apply the role again with converge.yml, one ansible-playbook per proxy, in parallel.
+
+    per_host_vars maps a proxy's inventory name to extra variables; returns name -> CompletedProcess.
+    """
+    playbook = _tool("ansible-playbook")
+
+    def run(name, extra_vars):
+        return subprocess.run(
+            [playbook, "-i", os.path.dirname(INVENTORY), str(SCENARIO_DIR / "converge.yml"),
+             "--limit", name, "-e", json.dumps(extra_vars)],
+            capture_output=True, text=True, timeout=600, check=False,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        )
+
+    with ThreadPoolExecutor(max_workers=len(per_host_vars)) as pool:
+        futures = {name: pool.submit(run, name, extra) for name, extra in per_host_vars.items()}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def _tool(name):
+    """A tool of the virtualenv running the tests, else the one on PATH."""
+    beside_python = Path(sys.executable).parent / name
+    return str(beside_python) if beside_python.exists() else (shutil.which(name) or name)

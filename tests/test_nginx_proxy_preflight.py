@@ -1,0 +1,90 @@
+"""nginx_proxy refuses bad input before it changes anything (run against a throw-away container)."""
+
+import pytest
+
+from conftest import ansible_playbook, run
+
+PLAYBOOK = """
+- name: Apply nginx_proxy
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Apply the role
+      ansible.builtin.include_role:
+        name: proxylab.webstack.nginx_proxy
+"""
+VALID = {"nginx_proxy_backends": [{"host": "127.0.0.1", "port": 3000}]}
+
+CASES = {
+    "unknown balancing method": (
+        {"nginx_proxy_lb_method": "fastest"},
+        ["nginx_proxy_lb_method", "fastest"],
+    ),
+    "domain with a space": (
+        {"nginx_proxy_domain": "bad domain"},
+        ["nginx_proxy_domain:", '"bad domain"', "RFC 1123"],
+    ),
+    "alias starting with a hyphen": (
+        {"nginx_proxy_domain_aliases": ["-www.dumbflix.lab"]},
+        ["nginx_proxy_domain_aliases:", "RFC 1123"],
+    ),
+    "backend port 0": (
+        {"nginx_proxy_backends": [{"host": "127.0.0.1", "port": 3000}, {"host": "10.0.0.2", "port": 0}]},
+        ["nginx_proxy_backends[1]", "10.0.0.2:0", "1-65535"],
+    ),
+    "backend port 70000": (
+        {"nginx_proxy_backends": [{"host": "127.0.0.1", "port": 70000}]},
+        ["nginx_proxy_backends[0]", "1-65535"],
+    ),
+    "empty upstream": (
+        {"nginx_proxy_backends": []},
+        ["upstream is empty", "nginx_proxy_backends", "nginx_proxy_backend_group (app)"],
+    ),
+    "hash without a key": (
+        {"nginx_proxy_lb_method": "hash"},
+        ["nginx_proxy_lb_hash_key must be set"],
+    ),
+    "backup with ip_hash": (
+        {"nginx_proxy_lb_method": "ip_hash", "nginx_proxy_backends": [
+            {"host": "127.0.0.1", "port": 3000}, {"host": "127.0.0.2", "port": 3000, "backup": True}]},
+        ["nginx_proxy_backends[1]", "backup is not allowed with the balancing method ip_hash (nginx_proxy_lb_method)"],
+    ),
+    "provided TLS without files": (
+        {"nginx_proxy_tls": "provided"},
+        ["nginx_proxy_tls_cert_src", "nginx_proxy_tls_key_src"],
+    ),
+    "unknown TLS mode": (
+        {"nginx_proxy_tls": "letsencrypt"},
+        ["nginx_proxy_tls", "letsencrypt"],
+    ),
+}
+
+
+def nginx_installed(host):
+    return run(["docker", "exec", host, "dpkg-query", "-W", "-f", "${Status}", "nginx"], check=False).stdout
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_fails_before_any_change(scratch_host, tmp_path, case):
+    extra_vars, expected = CASES[case]
+    result = ansible_playbook(PLAYBOOK, scratch_host, {**VALID, **extra_vars}, tmp_path=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for text in expected:
+        assert text in output, (text, output[-3000:])
+    assert "changed=0" in result.stdout, result.stdout[-1500:]
+    assert "install ok installed" not in nginx_installed(scratch_host)
+    assert run(["docker", "exec", scratch_host, "test", "-e", "/etc/nginx"], check=False).returncode != 0
+
+
+def test_valid_input_passes_the_preflight(scratch_host, tmp_path, monkeypatch):
+    """The control: with good values (and an unquoted YAML `off`, a boolean) the checks pass."""
+    monkeypatch.setenv("ANSIBLE_RUN_TAGS", "nginx_proxy_preflight")
+    playbook = PLAYBOOK.replace("name: proxylab.webstack.nginx_proxy", "name: proxylab.webstack.nginx_proxy\n      tags: [always]")
+    result = ansible_playbook(playbook, scratch_host, {**VALID, "nginx_proxy_tls": False,
+                                                       "nginx_proxy_domain_aliases": ["www.dumbflix.lab"]},
+                              tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Check the upstream of each site" in result.stdout
+    assert "Install nginx" not in result.stdout
+    assert "install ok installed" not in nginx_installed(scratch_host)
