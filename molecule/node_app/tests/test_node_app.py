@@ -167,3 +167,18 @@ def test_pm2_unit_brings_the_app_back_without_ansible(host, app):
     # The daemon runs in the unit's cgroup, so systemd tracks (and stops) it.
     daemon = host.check_output("systemctl show -p MainPID --value %s", unit)
     assert owner(host, daemon) == app["node_app_user"]
+
+
+def test_local_facts_tell_other_plays_how_to_reach_the_app(host, app):
+    facts = json.loads(host.file("/etc/ansible/facts.d/node_app.fact").content_string)
+    assert facts == {
+        "name": app["node_app_name"],
+        "service": "pm2-%s.service" % app["node_app_user"],
+        "port": app["node_app_port"],
+        "user": app["node_app_user"],
+        "dir": app["node_app_dir"],
+        "mode": app["node_app_mode"],
+        "pm2_home": "/home/%s/.pm2" % app["node_app_user"],
+    }
+    # The unit named there is the one that runs the app.
+    assert host.service(facts["service"]).is_running
