@@ -29,18 +29,22 @@ def certificate(tmp_path_factory):
     return folder, fingerprint.stdout.strip()
 
 
+def apply(host, folder, key_name, tmp_path):
+    return ansible_playbook(PLAYBOOK, host, {
+        "nginx_proxy_tls": "provided",
+        "nginx_proxy_tls_cert_src": str(folder / "proxy.crt"),
+        "nginx_proxy_tls_key_src": str(folder / key_name),
+        "nginx_proxy_backends": [{"host": "127.0.0.1", "port": 3000}],
+    }, tmp_path=tmp_path, timeout=600)
+
+
 @pytest.fixture(scope="module")
 def proxy(scratch_host, certificate, tmp_path_factory):
     """The role applied once, in front of a stub app server on the same container (127.0.0.1:3000)."""
     sh(scratch_host, "mkdir -p /srv/stub && echo 'stub app behind provided TLS' > /srv/stub/index.html"
                      " && systemd-run --unit stub-app python3 -m http.server 3000 --bind 127.0.0.1 --directory /srv/stub")
     folder, _ = certificate
-    result = ansible_playbook(PLAYBOOK, scratch_host, {
-        "nginx_proxy_tls": "provided",
-        "nginx_proxy_tls_cert_src": str(folder / "proxy.crt"),
-        "nginx_proxy_tls_key_src": str(folder / "proxy.key"),
-        "nginx_proxy_backends": [{"host": "127.0.0.1", "port": 3000}],
-    }, tmp_path=tmp_path_factory.mktemp("play"), timeout=600)
+    result = apply(scratch_host, folder, "proxy.key", tmp_path_factory.mktemp("play"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return scratch_host
 
@@ -57,9 +61,26 @@ def test_the_provided_certificate_is_served(proxy, certificate):
     assert served.stdout.strip() == fingerprint
 
 
-def test_https_serves_the_app_and_http_redirects(proxy):
+def test_https_serves_the_app_over_http2_and_http_redirects(proxy):
+    # Debian 12's nginx 1.22 takes the `listen 443 ssl http2` form (1.25.1+ the `http2 on` directive).
     page = sh(proxy, "curl -s --cacert /etc/nginx/ssl/nginx-proxy.crt --resolve dumbflix.lab:443:127.0.0.1"
-                     " https://dumbflix.lab/")
-    assert page.stdout.strip() == "stub app behind provided TLS"
+                     " -w '##%{http_version}' https://dumbflix.lab/")
+    assert page.stdout.strip() == "stub app behind provided TLS\n##2"
+    assert "listen 443 ssl http2 default_server;" in sh(proxy, "nginx -T 2>/dev/null").stdout
     redirect = sh(proxy, "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: dumbflix.lab' http://127.0.0.1/x")
     assert redirect.stdout == "301 https://dumbflix.lab/x"
+
+
+def test_a_key_that_does_not_match_is_refused_and_the_old_pair_keeps_serving(proxy, certificate, tmp_path):
+    folder, fingerprint = certificate
+    run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-out", str(folder / "other.key")])
+    live_key = sh(proxy, "sha256sum /etc/nginx/ssl/nginx-proxy.key").stdout
+    result = apply(proxy, folder, "other.key", tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "nginx rejected the new configuration" in output and "key values mismatch" in output, output[-3000:]
+    assert sh(proxy, "sha256sum /etc/nginx/ssl/nginx-proxy.key").stdout == live_key
+    assert sh(proxy, "nginx -t", check=False).returncode == 0
+    test_the_provided_certificate_is_served(proxy, certificate)
+    test_https_serves_the_app_over_http2_and_http_redirects(proxy)
