@@ -128,6 +128,8 @@ def test_app_environment_holds_the_defaults_and_node_app_env(host, app):
     # Node 18 (Debian 12) and 20 (Debian 13) are >= 17: react-scripts 3 needs the legacy provider.
     assert environ["NODE_OPTIONS"] == "--openssl-legacy-provider"
     assert environ["APP_BANNER"] == app["node_app_env"]["APP_BANNER"]
+    # side_effect.yml removed it from node_app_env: the running app must not keep it.
+    assert "APP_RETIRED" not in environ
 
 
 def test_pm2_brings_back_a_killed_app(host, app):
