@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import REPO_ROOT, run, wait_for
+from conftest import REPO_ROOT, run, start_systemd_container
 
 PREFIX = "webstack-harness"
 PORTS = {
@@ -155,20 +155,10 @@ def test_lab_down_removes_only_the_lab(lab):
 
 
 def test_debian13_image_boots_systemd_and_trusts_the_host_cas():
-    name = f"{PREFIX}-trixie"
-    run(["docker", "rm", "-f", name], check=False)
-    run([
-        "docker", "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN",
-        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-        "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-        "proxylab/debian:13",
-    ])
+    name = start_systemd_container(f"{PREFIX}-trixie", image="proxylab/debian:13")
     try:
-        def state():
-            out = run(["docker", "exec", name, "systemctl", "is-system-running"], check=False).stdout.strip()
-            return out if out in ("running", "degraded") else None
-
-        assert wait_for(state, timeout=60) == "running"
+        state = run(["docker", "exec", name, "systemctl", "is-system-running"], check=False).stdout.strip()
+        assert state == "running"
         code = run(["docker", "exec", name, "curl", "-sS", "--max-time", "20", "-o", "/dev/null",
                     "-w", "%{http_code}", "https://registry.npmjs.org/"], check=False)
         assert code.stdout == "200", code.stderr

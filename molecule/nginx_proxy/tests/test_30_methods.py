@@ -4,6 +4,8 @@ front of the same two stub app servers (app1 with weight 2 in the global upstrea
 import re
 from collections import Counter
 
+import pytest
+
 from conftest import APPS, DOMAIN, fetch, set_apps
 
 testinfra_hosts = ["ansible://nginx-proxy-deb13"]
@@ -17,11 +19,12 @@ def upstream_block(host, domain):
     return match.group(1)
 
 
-def test_least_conn_spreads_requests(host):
-    assert "    least_conn;\n" in upstream_block(host, f"lc.{DOMAIN}")
-    responses = fetch(host, 30, host_header=f"lc.{DOMAIN}")
+@pytest.mark.parametrize(("method", "site", "count"), [("least_conn", "lc", 30), ("random", "random", 40)])
+def test_method_spreads_requests_over_both_backends(host, method, site, count):
+    assert f"    {method};\n" in upstream_block(host, f"{site}.{DOMAIN}")
+    responses = fetch(host, count, host_header=f"{site}.{DOMAIN}")
     counts = Counter(r.backend for r in responses)
-    print(f"\nleast_conn: 30 requests answered by {dict(counts)}")
+    print(f"\n{method}: {count} requests answered by {dict(counts)}")
     assert all(r.status == 200 for r in responses)
     assert set(counts) == set(APPS)
 
@@ -44,15 +47,6 @@ def test_hash_keeps_a_uri_on_one_backend_and_spreads_uris(host):
         by_uri[item] = answers.pop()
     print(f"\nhash $request_uri: 16 URIs x 3 requests, URIs per backend {dict(Counter(by_uri.values()))}")
     assert set(by_uri.values()) == set(APPS)
-
-
-def test_random_uses_both_backends(host):
-    assert "    random;\n" in upstream_block(host, f"random.{DOMAIN}")
-    responses = fetch(host, 40, host_header=f"random.{DOMAIN}")
-    counts = Counter(r.backend for r in responses)
-    print(f"\nrandom: 40 requests answered by {dict(counts)}")
-    assert all(r.status == 200 for r in responses)
-    assert set(counts) == set(APPS)
 
 
 def test_down_server_gets_no_request(host):
