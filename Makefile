@@ -47,8 +47,8 @@ lab: venv engine
 	APP_SRC="$(APP_SRC)" LAB_DOMAIN="$(LAB_DOMAIN)" scripts/lab-deploy.sh
 
 failover: venv
-	ansible-playbook playbooks/failover_check.yml -i inventories/lab \
-	  -e failover_from_controller=true -e failover_url=http://127.0.0.1:$(LAB_HTTP_PORT)/
+	ansible-playbook playbooks/failover_check.yml -i inventories/lab -e failover_from_controller=true \
+	  -e failover_http_port=$(LAB_HTTP_PORT) -e failover_https_port=$(LAB_HTTPS_PORT)
 
 hosts: venv
 	ansible-playbook playbooks/hosts_entry.yml -i inventories/lab

@@ -53,6 +53,34 @@ CASES = {
         {"nginx_proxy_tls": "provided"},
         ["nginx_proxy_tls_cert_src", "nginx_proxy_tls_key_src"],
     ),
+    "fail_timeout that smuggles a directive": (
+        {"nginx_proxy_fail_timeout": "10s; evil"},
+        ["nginx_proxy_fail_timeout"],
+    ),
+    "backend fail_timeout that is not a time": (
+        {"nginx_proxy_backends": [{"host": "127.0.0.1", "port": 3000, "fail_timeout": "10s down"}]},
+        ["nginx_proxy_backends[0]", "fail_timeout '10s down' is not an nginx time"],
+    ),
+    "hash key that smuggles a directive": (
+        {"nginx_proxy_lb_method": "hash", "nginx_proxy_lb_hash_key": "$request_uri; evil"},
+        ["nginx_proxy_lb_hash_key", "is not a hash key"],
+    ),
+    "site with an empty list of backends": (
+        {"nginx_proxy_sites": [{"domain": "a.dumbflix.lab", "backends": []}]},
+        ["nginx_proxy_sites[0].backends", "has no server"],
+    ),
+    "read timeout that is not a time": (
+        {"nginx_proxy_read_timeout": "soon"},
+        ["nginx_proxy_read_timeout"],
+    ),
+    "site read timeout with a space": (
+        {"nginx_proxy_sites": [{"domain": "a.dumbflix.lab", "read_timeout": "2 s"}]},
+        ["nginx_proxy_sites[0]", "read_timeout must be nginx times"],
+    ),
+    "health check timeout longer than the interval": (
+        {"nginx_proxy_health_check_timeout": 2},
+        ["nginx_proxy_health_check_timeout", "no longer than the interval"],
+    ),
     "unknown TLS mode": (
         {"nginx_proxy_tls": "letsencrypt"},
         ["nginx_proxy_tls", "letsencrypt"],

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import testinfra
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -122,3 +123,84 @@ def _tool(name):
     """A tool of the virtualenv running the tests, else the one on PATH."""
     beside_python = Path(sys.executable).parent / name
     return str(beside_python) if beside_python.exists() else (shutil.which(name) or name)
+
+
+LOAD_SCRIPT = SCENARIO_DIR.parent.parent / "playbooks" / "files" / "webstack-load.py"
+
+
+def docker_exec(container, command, check=True):
+    """Run a shell command in a scenario container (the driver names containers after platforms)."""
+    result = subprocess.run(["docker", "exec", container, "sh", "-c", command],
+                            capture_output=True, text=True, timeout=120, check=False)
+    if check:
+        assert result.returncode == 0, f"{container}: {command}: {result.stderr}"
+    return result.stdout
+
+
+def docker_status(container, command):
+    """Exit status of a shell command in a scenario container."""
+    return subprocess.run(["docker", "exec", container, "sh", "-c", command], capture_output=True,
+                          timeout=120, check=False).returncode
+
+
+def start_load(host, seconds, clients=4):
+    """Steady load through the proxy from inside it (playbooks/files/webstack-load.py); returns a handle for
+    finish_load()."""
+    name = name_of(host)
+    # Not /tmp: Debian 13 mounts a tmpfs there, which hides what docker cp writes.
+    subprocess.run(["docker", "cp", str(LOAD_SCRIPT), f"{name}:/var/tmp/webstack-load.py"], check=True)
+    scheme = "https" if uses_tls(host) else "http"
+    return subprocess.Popen(
+        ["docker", "exec", name, "python3", "/var/tmp/webstack-load.py", "--url", f"{scheme}://127.0.0.1/",
+         "--host", DOMAIN, "--seconds", str(seconds), "--clients", str(clients), "--insecure"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_load(process):
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return json.loads(out)
+
+
+def rotation_status(proxy):
+    """Address -> reasons it is out of rotation, from nginx-proxy-rotation on the proxy."""
+    return {address: sorted(reasons) for address, reasons in
+            json.loads(docker_exec(proxy, "nginx-proxy-rotation status --json"))["servers"].items()}
+
+
+def wait_until(predicate, timeout, interval=0.1):
+    """Seconds until predicate() holds (assert when it does not within timeout)."""
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < timeout, f"not within {timeout} s"
+        time.sleep(interval)
+    return time.monotonic() - start
+
+
+def signal_app(name, signal):
+    docker_exec(name, f"systemctl kill --signal={signal} stub-backend")
+
+
+def name_of(host):
+    """The container of a testinfra host."""
+    return host.backend.get_pytest_id().split("//")[-1]
+
+
+def health_marks(proxy):
+    """Servers the active health checks took out of rotation."""
+    return {address for address, reasons in rotation_status(proxy).items() if "health" in reasons}
+
+
+@pytest.fixture
+def apps_in_rotation(host):
+    """Both stub app servers running, answering through the proxy, and running again afterwards."""
+    set_apps(APPS)
+    wait_for_proxy(host, lambda r: r.status == 200)
+    # Passive checks: nginx leaves a server that failed alone for fail_timeout; active ones: until it rises.
+    wait_until(lambda: not health_marks(name_of(host)), timeout=15)
+    for name in APPS:
+        wait_for_proxy(host, lambda r, name=name: r.backend == name, timeout=15)
+    yield
+    for name in APPS:
+        signal_app(name, "SIGCONT")
+    set_apps(APPS)

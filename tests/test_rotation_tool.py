@@ -1,0 +1,191 @@
+"""nginx-proxy-rotation (roles/nginx_proxy/files): rendering, marks, the last-server rule, the health
+checker's decisions and the tested apply, run against temporary directories and a stand-in nginx."""
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import stat
+
+import pytest
+
+from conftest import REPO_ROOT
+
+_PATH = REPO_ROOT / "roles" / "nginx_proxy" / "files" / "nginx-proxy-rotation"
+_LOADER = importlib.machinery.SourceFileLoader("nginx_proxy_rotation", str(_PATH))
+_SPEC = importlib.util.spec_from_loader("nginx_proxy_rotation", _LOADER)
+rotation = importlib.util.module_from_spec(_SPEC)
+_LOADER.exec_module(rotation)
+
+
+def server(address, **extra):
+    return {"address": address, "weight": 1, "max_fails": 1, "fail_timeout": "10s", "health_path": "/",
+            "backup": False, "down": False, **extra}
+
+
+def data(*upstreams):
+    return {"upstreams": list(upstreams), "health": {"interval": 1, "timeout": 0.5, "fall": 2, "rise": 2}}
+
+
+def upstream(domain, servers, method="round_robin", **extra):
+    return {"name": f"nginx_proxy_{domain}", "domain": domain, "method": method, "hash_key": "",
+            "keepalive": 16, "keepalive_timeout": "4s", "keepalive_requests": 1000, "servers": servers, **extra}
+
+
+TWO = data(upstream("shop.lab", [server("10.0.0.2:3000", inventory_host="app1"),
+                                 server("10.0.0.3:3000", inventory_host="app2")]))
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    path = tmp_path / "out"
+    for reason in rotation.REASONS:
+        (path / reason).mkdir(parents=True)
+    return str(path)
+
+
+def test_render_marks_a_server_out_of_rotation_down_and_says_why():
+    text = rotation.render(TWO, {"10.0.0.3:3000": {"deploy": "since now"}})
+    assert "server 10.0.0.2:3000 weight=1 max_fails=1 fail_timeout=10s;\n" in text
+    assert "server 10.0.0.3:3000 weight=1 max_fails=1 fail_timeout=10s down;  # out of rotation: deploy\n" in text
+    assert "keepalive 16;" in text and "keepalive_timeout 4s;" in text and "keepalive_requests 1000;" in text
+
+
+def test_render_writes_each_balancing_method_and_flag():
+    text = rotation.render(data(
+        upstream("a.lab", [server("h:1", backup=True)], method="least_conn"),
+        upstream("b.lab", [server("h:2", down=True)], method="hash", hash_key="$request_uri"),
+        upstream("c.lab", [server("h:3")], method="random", keepalive=0),
+    ), {})
+    assert "least_conn;" in text and "hash $request_uri;" in text and "random;" in text
+    assert "server h:1 weight=1 max_fails=1 fail_timeout=10s backup;" in text
+    assert "server h:2 weight=1 max_fails=1 fail_timeout=10s down;\n" in text
+    assert text.count("keepalive ") == 2
+
+
+def test_a_server_is_resolved_by_address_or_inventory_name():
+    assert rotation.resolve(TWO, "app2") == ["10.0.0.3:3000"]
+    assert rotation.resolve(TWO, "10.0.0.2:3000") == ["10.0.0.2:3000"]
+    assert rotation.resolve(TWO, "10.0.0.3") == ["10.0.0.3:3000"]
+    with pytest.raises(rotation.UnknownServer, match="app9 is not an upstream server.*app1, app2"):
+        rotation.resolve(TWO, "app9")
+
+
+def test_the_last_server_in_rotation_cannot_be_taken_out():
+    assert rotation.last_server_conflicts(TWO, {}, ["10.0.0.2:3000"]) == []
+    assert rotation.last_server_conflicts(TWO, {"10.0.0.3:3000": {"health": ""}}, ["10.0.0.2:3000"]) == [
+        "nginx_proxy_shop.lab"]
+
+
+def test_marks_are_read_per_reason_and_unknown_names_ignored(state_dir):
+    rotation.write_mark("deploy", "10.0.0.2:3000", "since now: rolling deploy", state_dir)
+    rotation.write_mark("health", "10.0.0.2:3000", "2 failed probes", state_dir)
+    rotation.write_mark("health", "10.9.9.9:80", "stale", state_dir)
+    state = rotation.read_state(state_dir, known=rotation.servers_of(TWO))
+    assert state == {"10.0.0.2:3000": {"deploy": "since now: rolling deploy", "health": "2 failed probes"}}
+    assert rotation.clear_mark("deploy", "10.0.0.2:3000", state_dir) is True
+    assert rotation.clear_mark("deploy", "10.0.0.2:3000", state_dir) is False
+
+
+def test_a_mark_that_is_a_link_is_never_followed(state_dir, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("root only")
+    os.symlink(secret, os.path.join(state_dir, "health", "10.0.0.2:3000"))
+    state = rotation.read_state(state_dir, known=rotation.servers_of(TWO))
+    assert state == {"10.0.0.2:3000": {"health": ""}}
+
+
+def fake_nginx(tmp_path, exit_code):
+    script = tmp_path / f"nginx-{exit_code}"
+    script.write_text(f"#!/bin/sh\necho 'nginx: test says {exit_code}' >&2\nexit {exit_code}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+@pytest.fixture
+def conf_dir(tmp_path, monkeypatch):
+    conf = tmp_path / "nginx"
+    (conf / "nginx-proxy").mkdir(parents=True)
+    (conf / "conf.d").mkdir()
+    (conf / rotation.DATA_FILE).write_text(json.dumps(TWO))
+    monkeypatch.setattr(rotation, "_nginx_running", lambda: False)
+    return conf
+
+
+def test_apply_tests_the_new_upstreams_and_puts_the_old_ones_back_when_nginx_refuses(
+        conf_dir, state_dir, tmp_path, monkeypatch):
+    live = conf_dir / rotation.UPSTREAM_FILE
+    monkeypatch.setattr(rotation, "NGINX", fake_nginx(tmp_path, 0))
+    assert rotation.apply(str(conf_dir), state_dir) is True
+    before = live.read_text()
+    assert rotation.apply(str(conf_dir), state_dir) is False
+
+    rotation.write_mark("manual", "10.0.0.2:3000", "", state_dir)
+    monkeypatch.setattr(rotation, "NGINX", fake_nginx(tmp_path, 1))
+    with pytest.raises(rotation.RotationError, match="nginx refused.*test says 1"):
+        rotation.apply(str(conf_dir), state_dir)
+    assert live.read_text() == before
+    assert [p.name for p in live.parent.iterdir()] == [live.name]
+
+
+def test_render_into_a_stage_reports_whether_the_file_changed(conf_dir, state_dir):
+    assert rotation.render_into(str(conf_dir), state_dir) is True
+    assert rotation.render_into(str(conf_dir), state_dir) is False
+
+
+class Checker(rotation.HealthChecker):
+    def __init__(self, data_, state_dir):
+        super().__init__(data_, data_["health"], state_dir=state_dir, apply_command=["true"])
+
+
+def marked(state_dir):
+    return sorted(os.listdir(os.path.join(state_dir, "health")))
+
+
+def test_a_failing_server_goes_out_after_fall_probes_and_back_after_rise(state_dir):
+    checker = Checker(TWO, state_dir)
+    assert checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": False}) == []
+    assert checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": False}) == ["10.0.0.3:3000"]
+    assert marked(state_dir) == ["10.0.0.3:3000"]
+    assert checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": True}) == []
+    assert checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": True}) == ["10.0.0.3:3000"]
+    assert marked(state_dir) == []
+
+
+def test_the_last_server_that_answers_is_never_taken_out(state_dir):
+    checker = Checker(TWO, state_dir)
+    for _ in range(3):
+        checker.record({"10.0.0.2:3000": False, "10.0.0.3:3000": True})
+    assert marked(state_dir) == ["10.0.0.2:3000"]
+    for _ in range(5):
+        checker.record({"10.0.0.2:3000": False, "10.0.0.3:3000": False})
+    assert marked(state_dir) == ["10.0.0.2:3000"]  # 10.0.0.3 is the last one in rotation: it stays
+    checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": False})
+    checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": False})
+    # 10.0.0.2 answers again: it comes back, and only then the failing 10.0.0.3 goes out.
+    assert marked(state_dir) == ["10.0.0.3:3000"]
+
+
+def test_a_server_drained_by_a_deploy_is_left_alone(state_dir):
+    checker = Checker(TWO, state_dir)
+    rotation.write_mark("deploy", "10.0.0.3:3000", "", state_dir)
+    for _ in range(4):
+        assert checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": False}) == []
+    assert marked(state_dir) == []
+    rotation.clear_mark("deploy", "10.0.0.3:3000", state_dir)
+    # Counted afresh once the deploy put it back: one failure is not enough.
+    assert checker.record({"10.0.0.2:3000": True, "10.0.0.3:3000": False}) == []
+
+
+def test_out_refuses_the_last_server_unless_forced(conf_dir, state_dir, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(rotation, "CONF_DIR", str(conf_dir))
+    monkeypatch.setattr(rotation, "STATE_DIR", state_dir)
+    monkeypatch.setattr(rotation, "LOCK_FILE", str(tmp_path / "lock"))
+    monkeypatch.setattr(rotation, "NGINX", fake_nginx(tmp_path, 0))
+    assert rotation.main(["out", "app1", "--reason", "deploy", "--note", "rolling deploy"]) == 0
+    assert rotation.main(["out", "app2", "--reason", "deploy"]) == rotation.EXIT_LAST_SERVER
+    assert "last server in rotation of nginx_proxy_shop.lab" in capsys.readouterr().err
+    assert "10.0.0.2:3000 weight=1 max_fails=1 fail_timeout=10s down;" in (conf_dir / rotation.UPSTREAM_FILE).read_text()
+    assert rotation.main(["out", "app9", "--reason", "deploy"]) == 4
+    assert rotation.main(["in", "app1", "--reason", "deploy"]) == 0
+    assert "down" not in (conf_dir / rotation.UPSTREAM_FILE).read_text().split("upstream", 1)[1]
