@@ -81,6 +81,26 @@ CASES = {
         {"nginx_proxy_health_check_timeout": 2},
         ["nginx_proxy_health_check_timeout", "no longer than the interval"],
     ),
+    "HSTS with a self-signed certificate": (
+        {"nginx_proxy_tls": "self_signed", "nginx_proxy_tls_hsts": True},
+        ["nginx_proxy_tls_hsts cannot be on with nginx_proxy_tls: self_signed"],
+    ),
+    "self-signed certificate longer than 365 days": (
+        {"nginx_proxy_tls_self_signed_days": 825},
+        ["nginx_proxy_tls_self_signed_days must be", "2-365", "got 825"],
+    ),
+    "extra directive spanning lines": (
+        {"nginx_proxy_server_extra_directives": ["client_body_timeout 10s;\n}\nserver {"]},
+        ["nginx_proxy_server_extra_directives", "one line ending with ; or }"],
+    ),
+    "add_header among the server directives": (
+        {"nginx_proxy_server_extra_directives": ["add_header X-Frame-Options DENY always;"]},
+        ["belong in", "nginx_proxy_location_extra_directives"],
+    ),
+    "trusted proxy that is not an address": (
+        {"nginx_proxy_trusted_proxies": ["lb.example.com"]},
+        ["nginx_proxy_trusted_proxies addresses or CIDR ranges", "lb.example.com"],
+    ),
     "unknown TLS mode": (
         {"nginx_proxy_tls": "letsencrypt"},
         ["nginx_proxy_tls", "letsencrypt"],

@@ -1,5 +1,9 @@
-"""nginx_proxy_tls: provided, against a throw-away container: the controller's certificate and key
-are installed with safe modes and served; HTTP redirects to HTTPS."""
+"""nginx_proxy_tls: provided, against a throw-away Debian 12 container (nginx 1.22): the controller's
+certificate and key are installed with safe modes and served; HTTP redirects to HTTPS; HSTS is on every
+answer, error pages included; an outside scanner finds Mozilla's intermediate profile."""
+
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,10 +25,19 @@ def sh(host, command, check=True):
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
+    """A small CA and a server certificate it signed for dumbflix.lab, as a real provided pair is."""
     folder = tmp_path_factory.mktemp("tls")
     run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(folder / "proxy.key"), "-out", str(folder / "proxy.crt"), "-days", "2",
-         "-subj", "/CN=dumbflix.lab", "-addext", "subjectAltName=DNS:dumbflix.lab"])
+         "-keyout", str(folder / "ca.key"), "-out", str(folder / "ca.crt"), "-days", "3", "-subj", "/CN=proxylab test CA",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+    run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(folder / "proxy.key"), "-out", str(folder / "proxy.csr"), "-subj", "/CN=dumbflix.lab"])
+    (folder / "ext.cnf").write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                    "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:dumbflix.lab\n"
+                                    "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    run(["openssl", "x509", "-req", "-in", str(folder / "proxy.csr"), "-CA", str(folder / "ca.crt"),
+         "-CAkey", str(folder / "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", str(folder / "ext.cnf"),
+         "-out", str(folder / "proxy.crt")])
     fingerprint = run(["openssl", "x509", "-in", str(folder / "proxy.crt"), "-noout", "-fingerprint", "-sha256"])
     return folder, fingerprint.stdout.strip()
 
@@ -34,6 +47,7 @@ def apply(host, folder, key_name, tmp_path):
         "nginx_proxy_tls": "provided",
         "nginx_proxy_tls_cert_src": str(folder / "proxy.crt"),
         "nginx_proxy_tls_key_src": str(folder / key_name),
+        "nginx_proxy_tls_hsts": True,
         "nginx_proxy_backends": [{"host": "127.0.0.1", "port": 3000}],
     }, tmp_path=tmp_path, timeout=600)
 
@@ -63,7 +77,7 @@ def test_the_provided_certificate_is_served(proxy, certificate):
 
 def test_https_serves_the_app_over_http2_and_http_redirects(proxy):
     # Debian 12's nginx 1.22 takes the `listen 443 ssl http2` form (1.25.1+ the `http2 on` directive).
-    page = sh(proxy, "curl -s --cacert /etc/nginx/ssl/nginx-proxy.crt --resolve dumbflix.lab:443:127.0.0.1"
+    page = sh(proxy, "curl -sk --resolve dumbflix.lab:443:127.0.0.1"
                      " -w '##%{http_version}' https://dumbflix.lab/")
     assert page.stdout.strip() == "stub app behind provided TLS\n##2"
     assert "listen 443 ssl http2 default_server;" in sh(proxy, "nginx -T 2>/dev/null").stdout
@@ -84,3 +98,25 @@ def test_a_key_that_does_not_match_is_refused_and_the_old_pair_keeps_serving(pro
     assert sh(proxy, "nginx -t", check=False).returncode == 0
     test_the_provided_certificate_is_served(proxy, certificate)
     test_https_serves_the_app_over_http2_and_http_redirects(proxy)
+
+
+def test_hsts_is_on_every_answer_even_the_maintenance_page(proxy):
+    curl = "curl -sk -o /dev/null -D - --resolve dumbflix.lab:443:127.0.0.1 https://dumbflix.lab/"
+    assert "strict-transport-security: max-age=31536000" in sh(proxy, curl).stdout.lower()
+    sh(proxy, "systemctl stop stub-app")
+    try:
+        down = sh(proxy, curl).stdout.lower()
+    finally:
+        sh(proxy, "systemd-run --unit stub-app python3 -m http.server 3000 --bind 127.0.0.1 --directory /srv/stub")
+    assert down.startswith("http/2 502"), down
+    assert "strict-transport-security: max-age=31536000" in down and "x-content-type-options: nosniff" in down
+
+
+def test_an_outside_scanner_finds_mozillas_intermediate_profile(proxy, certificate):
+    folder, _ = certificate
+    address = run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", proxy]).stdout.strip()
+    sslyze = str(Path(sys.executable).parent / "sslyze")
+    report = run([sslyze, "--mozilla_config", "intermediate", "--certinfo_ca_file", str(folder / "ca.crt"),
+                  f"dumbflix.lab:443{{{address}}}"], check=False, timeout=300)
+    output = report.stdout + report.stderr
+    assert report.returncode == 0 and "dumbflix.lab:443: OK - Compliant." in output, output

@@ -2,6 +2,7 @@
 """Steady load through the proxy, every request counted: a small, dependency-free load generator.
 
   webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 10 --clients 4
+  webstack-load.py --url https://127.0.0.1/ --host shop.lab --insecure --requests 3 --clients 1
 
 Each client keeps one HTTP/1.1 connection open (as a browser does) and sends GET requests one after
 the other for the given time; a failed connection is opened again, and a request that a reused
@@ -15,6 +16,7 @@ import argparse
 import http.client
 import json
 import math
+import socket
 import ssl
 import threading
 import time
@@ -27,7 +29,13 @@ def connect(args, url):
         if args.insecure:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        return http.client.HTTPSConnection(url.hostname, url.port or 443, timeout=args.timeout, context=context)
+        # The TLS server name is the site's (as a browser sends it), the TCP connection goes to the URL's
+        # address: a proxy refuses handshakes for names it does not serve.
+        connection = http.client.HTTPSConnection(args.host, url.port or 443, timeout=args.timeout, context=context)
+        address = url.hostname
+        connection._create_connection = (  # noqa: SLF001 (http.client's documented hook for the socket)
+            lambda target, timeout, source: socket.create_connection((address, target[1]), timeout, source))
+        return connection
     return http.client.HTTPConnection(url.hostname, url.port or 80, timeout=args.timeout)
 
 
@@ -43,7 +51,7 @@ def client(args, deadline, results, lock):
     if url.query:
         path += "?" + url.query
     connection, reused = None, False
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (args.requests and len(results) >= args.requests):
         started = time.monotonic()
         retried = False
         while True:
@@ -85,6 +93,7 @@ def main():
     parser.add_argument("--host", required=True, help="the Host header (the site's domain)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=0, help="stop after about this many requests (0: no limit)")
     parser.add_argument("--timeout", type=float, default=10, help="seconds a client waits for an answer")
     parser.add_argument("--insecure", action="store_true", help="do not check the TLS certificate")
     args = parser.parse_args()

@@ -48,12 +48,21 @@ class Response:
         return match.group(1) if match else None
 
 
+def curl_target(host, host_header=DOMAIN, path="/", scheme=None):
+    """curl arguments that reach the proxy on 127.0.0.1 for a site; over HTTPS the name travels in the
+    TLS handshake too (SNI), as from a browser."""
+    scheme = scheme or ("https" if uses_tls(host) else "http")
+    if scheme == "https":
+        return f"--resolve '{host_header}:443:127.0.0.1' 'https://{host_header}{path}'"
+    return f"-H 'Host: {host_header}' 'http://127.0.0.1{path}'"
+
+
 def fetch(host, count=1, path="/", host_header=DOMAIN, curl_args="", scheme=None):
     """Send `count` requests from inside the proxy to 127.0.0.1 (https on TLS proxies); return Responses."""
-    scheme = scheme or ("https" if uses_tls(host) else "http")
+    target = curl_target(host, host_header, path, scheme)
     command = (
         f"for i in $(seq {count}); do "
-        f"curl -sk -i --max-time 15 -H 'Host: {host_header}' {curl_args} '{scheme}://127.0.0.1{path}' "
+        f"curl -sk -i --max-time 15 {curl_args} {target} "
         "-w '\\n@@END %{http_code}@@\\n'; done"
     )
     output = host.check_output(command)
@@ -204,3 +213,18 @@ def apps_in_rotation(host):
     for name in APPS:
         signal_app(name, "SIGCONT")
     set_apps(APPS)
+
+
+def scan_tls(host):
+    """sslyze, from the controller, against the proxy's address, checking Mozilla's intermediate profile.
+
+    The proxy's own CA (nginx_proxy_tls: self_signed) is the trust anchor, so the scan judges the
+    configuration: protocols, ciphers, curves, DH parameters, certificate lifespan, key and chain."""
+    name = name_of(host)
+    address = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    anchor = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / f"{name}-anchor.pem"
+    anchor.write_text(host.file("/etc/nginx/ssl/nginx-proxy-ca.crt").content_string)
+    result = subprocess.run([_tool("sslyze"), "--mozilla_config", "intermediate", "--certinfo_ca_file", str(anchor),
+                             f"{DOMAIN}:443{{{address}}}"], capture_output=True, text=True, timeout=300, check=False)
+    return result.returncode, result.stdout + result.stderr

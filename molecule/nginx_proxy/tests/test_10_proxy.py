@@ -5,7 +5,7 @@ import uuid
 from collections import Counter
 
 import pytest
-from conftest import APPS, DOMAIN, MAINTENANCE_TEXT, fetch, inventory_vars, set_apps, uses_tls, wait_for_proxy
+from conftest import APPS, DOMAIN, MAINTENANCE_TEXT, curl_target, fetch, get_host, inventory_vars, set_apps, uses_tls, wait_for_proxy
 
 testinfra_hosts = ["ansible://proxy"]
 
@@ -30,11 +30,40 @@ def test_nginx_is_enabled_running_and_hides_its_version(host):
     assert fetch(host)[0].headers["server"] == "nginx"
 
 
-def test_domain_alias_and_bare_ip_reach_a_backend(host):
-    for host_header in (DOMAIN, f"www.{DOMAIN}", "127.0.0.1"):
+def test_domain_and_alias_reach_a_backend(host):
+    for host_header in (DOMAIN, f"www.{DOMAIN}"):
         response = fetch(host, host_header=host_header)[0]
         assert response.status == 200, host_header
         assert response.backend in APPS, (host_header, response.body[:300])
+
+
+def test_unknown_names_and_bare_addresses_get_nothing(host):
+    # HTTP: the catch-all server closes the connection without an answer (444): curl's "empty reply" (52).
+    for host_header in ("unknown.example", "127.0.0.1", f"evil.{DOMAIN}"):
+        plain = host.run(f"curl -s -o /dev/null --max-time 5 -H 'Host: {host_header}' http://127.0.0.1/")
+        assert plain.rc == 52, (host_header, plain.rc, plain.stdout)
+    if uses_tls(host):
+        # HTTPS: the handshake itself is refused for a name no site serves, and for no name at all.
+        for target in ("--resolve unknown.example:443:127.0.0.1 https://unknown.example/", "https://127.0.0.1/"):
+            tls = host.run(f"curl -sk -o /dev/null --max-time 5 {target}")
+            assert tls.rc == 35, (target, tls.rc, tls.stderr)
+    assert fetch(host)[0].status == 200
+
+
+def test_every_answer_carries_the_security_headers(host):
+    for path in ("/", "/status/503"):
+        headers = fetch(host, path=path)[0].headers
+        assert headers["x-content-type-options"] == "nosniff", headers
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin", headers
+
+
+def test_nginx_limits_follow_the_connections(host):
+    config = host.check_output("nginx -T 2>/dev/null")
+    connections = int(re.search(r"worker_connections (\d+);", config).group(1))
+    assert f"worker_rlimit_nofile {connections * 2};" in config
+    worker = host.check_output("pgrep -f '^nginx: worker process' | head -1")
+    limits = host.check_output(f"cat /proc/{worker}/limits")
+    assert re.search(rf"Max open files\s+{connections * 2}\s+{connections * 2}", limits), limits
 
 
 def test_requests_are_spread_by_weight_in_round_robin(host):
@@ -51,8 +80,15 @@ def test_requests_are_spread_by_weight_in_round_robin(host):
 
 def test_backend_receives_forwarding_headers(host):
     response = fetch(host, curl_args="-H 'X-Forwarded-For: 203.0.113.9'")[0]
+    if "127.0.0.1" in inventory_vars(host).get("nginx_proxy_trusted_proxies", []):
+        # The request came through a trusted load balancer: its X-Forwarded-For names the client.
+        client = "203.0.113.9"
+    else:
+        # What the client claims in X-Forwarded-For is replaced, not passed on.
+        client = "127.0.0.1"
+        assert "203.0.113.9" not in response.body, response.body
     proto = "https" if uses_tls(host) else "http"
-    for line in (f"Host: {DOMAIN}", "X-Real-IP: 127.0.0.1", "X-Forwarded-For: 203.0.113.9, 127.0.0.1",
+    for line in (f"Host: {DOMAIN}", f"X-Real-IP: {client}", f"X-Forwarded-For: {client}",
                  f"X-Forwarded-Proto: {proto}"):
         assert f"\n{line}\n" in response.body, (line, response.body)
     # Plain requests carry no Connection header upstream, so the upstream keepalive connection stays open.
@@ -87,9 +123,7 @@ def test_access_log_records_the_upstream(host):
 
 def test_text_responses_are_gzipped(host):
     scheme = "https" if uses_tls(host) else "http"
-    headers = host.check_output(
-        f"curl -sk -o /dev/null -D - -H 'Host: {DOMAIN}' -H 'Accept-Encoding: gzip' {scheme}://127.0.0.1/"
-    ).lower()
+    headers = host.check_output(f"curl -sk -o /dev/null -D - -H 'Accept-Encoding: gzip' {curl_target(host)}").lower()
     assert "content-encoding: gzip" in headers, headers
 
 
@@ -127,3 +161,33 @@ def test_failover_then_maintenance_page_then_recovery(host):
     print(f"{name}: app servers started again: first 200 after {waited:.1f}s, "
           f"then {sum(r.status == 200 for r in back)} of 20 requests 200")
     assert all(r.status == 200 for r in back)
+
+
+def test_extra_directives_and_body_size_reach_nginx(host):
+    extra = inventory_vars(host)
+    config = host.check_output("nginx -T 2>/dev/null")
+    for directive in (extra.get("nginx_proxy_http_extra_directives", []) + extra.get("nginx_proxy_server_extra_directives", [])
+                      + extra.get("nginx_proxy_location_extra_directives", [])):
+        assert directive in config
+    size = extra.get("nginx_proxy_client_max_body_size", "1m")
+    assert f"client_max_body_size {size};" in config
+    if "nginx_proxy_location_extra_directives" in extra:
+        # Beside the role's own headers, not instead of them.
+        response = fetch(host)[0]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert f"\nHost: {DOMAIN}\n" in response.body
+        assert response.headers["x-served-by"] == "proxylab"
+        assert "\nX-Proxy-Location: root\n" in response.body
+        too_big = host.check_output(f"head -c 4096 /dev/zero | curl -sk -o /dev/null -w '%{{http_code}}' "
+                                    f"--data-binary @- {curl_target(host)}")
+        assert too_big == "413"
+
+
+def test_a_long_server_name_is_served():
+    host = get_host("nginx-proxy-deb13")
+    names = [alias for site in inventory_vars(host)["nginx_proxy_sites"] for alias in site.get("aliases", [])]
+    longest = max(names, key=len)
+    assert len(longest) > 46  # more than the default server_names_hash_bucket_size (64) holds
+    response = fetch(host, host_header=longest)[0]
+    assert response.status == 200 and response.backend in APPS, longest
+    assert "server_names_hash_bucket_size 128;" in host.check_output("nginx -T 2>/dev/null")

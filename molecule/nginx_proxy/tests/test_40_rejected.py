@@ -5,7 +5,7 @@ The role is applied again to the Debian 12 proxy with a backend name that does n
 
 from collections import Counter
 
-from conftest import APPS, converge, fetch, get_host
+from conftest import APPS, converge, fetch, get_host, health_marks, set_apps, wait_until
 
 PROXY = "nginx-proxy-deb12"
 UPSTREAM_CONF = "/etc/nginx/conf.d/nginx-proxy-upstream.conf"
@@ -13,6 +13,9 @@ UPSTREAM_CONF = "/etc/nginx/conf.d/nginx-proxy-upstream.conf"
 
 def test_rejected_configuration_fails_the_run_and_the_old_one_keeps_serving():
     host = get_host(PROXY)
+    # Every app server up and back in rotation, so the health checks change nothing during the test.
+    set_apps(APPS)
+    wait_until(lambda: not health_marks(PROXY), timeout=15)
     before = host.file(UPSTREAM_CONF).content_string
     master_before = host.check_output("cat /run/nginx.pid")
     result = converge({PROXY: {"nginx_proxy_backends": [{"host": "no-such-backend.invalid", "port": 3000}]}})[PROXY]

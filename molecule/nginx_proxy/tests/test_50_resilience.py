@@ -8,7 +8,7 @@ import uuid
 from collections import Counter
 
 import pytest
-from conftest import (APPS, DOMAIN, MAINTENANCE_TEXT, docker_exec, docker_status, fetch, finish_load, get_host,
+from conftest import (APPS, MAINTENANCE_TEXT, curl_target, docker_exec, docker_status, fetch, finish_load, get_host,
                       health_marks, inventory_vars, name_of, signal_app, start_load, wait_until)
 
 testinfra_hosts = ["ansible://proxy"]
@@ -57,15 +57,14 @@ def test_a_hung_app_server_costs_no_request_and_at_most_the_read_timeout(host):
 
 
 def test_a_post_is_never_sent_to_a_second_server(host):
-    scheme = "https" if inventory_vars(host).get("nginx_proxy_tls", "off") not in ("off", False) else "http"
     ids = [uuid.uuid4().hex for _ in range(6)]
     signal_app(APPS[0], "SIGSTOP")
     try:
         statuses = {}
         for request_id in ids:
             statuses[request_id] = int(host.check_output(
-                f"curl -sk -o /dev/null -w '%{{http_code}}' --max-time 15 -X POST -d x=1 -H 'Host: {DOMAIN}' "
-                f"-H 'X-Request-Id: {request_id}' {scheme}://127.0.0.1/"))
+                f"curl -sk -o /dev/null -w '%{{http_code}}' --max-time 15 -X POST -d x=1 "
+                f"-H 'X-Request-Id: {request_id}' {curl_target(host)}"))
     finally:
         signal_app(APPS[0], "SIGCONT")
     time.sleep(2)  # the resumed server reads what was waiting in its socket
