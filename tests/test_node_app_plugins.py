@@ -159,6 +159,9 @@ def test_prune_removes_the_oldest_but_never_the_protected():
     assert filters.node_app_prune(releases, 3, ["r1", "r5"]) == ["r2", "r3"]
     assert filters.node_app_prune(releases, 2, ["r1", "r2"]) == ["r3", "r4", "r5"]
     assert filters.node_app_prune(releases[:2], 3, ["r2", ""]) == []
+    # Failed releases go first, whatever their age; never a protected one.
+    assert filters.node_app_prune(releases, 3, ["r5", "r4"], ["r3"]) == ["r1", "r3"]
+    assert filters.node_app_prune(releases, 3, ["r5", "r4"], ["r4"]) == ["r1", "r2"]
 
 
 def test_parents_and_path_under():

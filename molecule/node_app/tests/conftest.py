@@ -100,3 +100,20 @@ def listener_pid(host, app):
 
 def owner_of(host, pid):
     return host.check_output("ps -o user= -p %s", str(pid)).strip()
+
+
+# What side_effect.yml leaves live: start mode rolled back to 1.0.0, static mode to 2.0.0.
+LIVE_VERSION = {"start": "1.0.0", "static": "2.0.0"}
+
+
+def cra_releases(books):
+    """{major version: release id} of the cra-app releases in the bookkeeping, from their source."""
+    found = {}
+    for release, info in books["info"].items():
+        source = info.get("source", "")
+        match = re.search(r"cra-app-v(\d)|cra-v(\d)", source)
+        if match:
+            found[int(match.group(1) or match.group(2))] = release
+        elif re.search(r"/cra-app \(", source):
+            found[1] = release
+    return found

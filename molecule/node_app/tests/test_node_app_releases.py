@@ -5,11 +5,13 @@ import json
 
 import pytest
 
-from conftest import ansible_playbook, facts, fetch, recap, state, title
+from conftest import LIVE_VERSION, ansible_playbook, cra_releases, facts, fetch, recap, state, title
 
-# deb12-static holds the release that failed to build (cra-app 3.0.0): it gets the new source, as a
-# re-run with the live source there would remove that extra release.
-NEW_IN_CHECK_MODE = {"node-app-deb12-static", "node-app-deb13-start"}
+# Two hosts get a new source (cra-app 4.0.0), the two others the source of their live release.
+NEW_IN_CHECK_MODE = {"node-app-deb12-start", "node-app-deb13-static"}
+LIVE_STEP = {"start": "cra-v1", "static": "cra-v2"}
+MODES = {"node-app-deb12-start": "start", "node-app-deb12-static": "static",
+         "node-app-deb13-start": "start", "node-app-deb13-static": "static"}
 
 
 def stat(host, path):
@@ -52,45 +54,51 @@ def test_bookkeeping_is_root_only_and_agrees_with_the_facts(host, app):
 
 def test_releases_are_kept_up_to_node_app_keep_releases(host, app):
     books = state(host, app)
-    releases = books["releases"]
-    # Every host made 5 releases (hello-app 1, 2, broken; cra-app 1, 2); 3 are kept, the failed one
-    # going first. deb12-static then failed to build cra-app 3.0.0 in prepare, which prunes nothing.
-    expected = app["node_app_keep_releases"] + (1 if app["host"] == "node-app-deb12-static" else 0)
-    assert len(releases) == expected
-    assert releases[-2:] == [books["previous_release"], books["release"]] or releases[-3:-1] == [
-        books["previous_release"],
-        books["release"],
-    ]
+    # Start mode made 3 releases (cra-app 1.0.0, hello-app-broken, 2.0.0); static mode a 4th
+    # (cra-app 3.0.0), and the failed release went first.
+    assert len(books["releases"]) == app["node_app_keep_releases"]
+    assert books["release"] in books["releases"] and books["previous_release"] in books["releases"]
+    if app["node_app_mode"] == "static":
+        assert books["failed_releases"][0] not in books["releases"]
+        assert not host.file("%s/releases/%s" % (app["node_app_dir"], books["failed_releases"][0])).exists
 
 
-def test_node_modules_of_the_live_release_came_from_the_release_before(host, app):
+def test_node_modules_are_copied_when_only_the_version_changed(host, app):
     books = state(host, app)
-    live, previous = books["info"][books["release"]], books["info"][books["previous_release"]]
-    # cra-app 2.0.0 only bumped its version: same dependencies, so no `npm ci`.
-    assert live["deps"] == previous["deps"]
-    assert live["deps_from"] == "copy of " + books["previous_release"]
-    assert previous["deps_from"] == "npm ci"
+    cra = cra_releases(books)
+    first, second = books["info"][cra[1]], books["info"][cra[2]]
+    # cra-app 2.0.0 (and 3.0.0) only bumped the version: same dependencies, no `npm ci`.
+    assert first["deps_from"] == "npm ci"
+    assert second["deps_from"] == "copy of " + cra[1] and second["deps"] == first["deps"]
+    if app["node_app_mode"] == "static":
+        assert books["info"][cra[3]]["deps_from"] == "copy of " + cra[2]
 
 
-def test_the_previous_releases_own_assets_still_resolve_and_carried_ones_do_not_pile_up(host, app):
+def test_assets_of_the_release_before_are_carried_and_do_not_pile_up(host, app):
     if app["node_app_mode"] != "static":
         pytest.skip("assets are carried in static mode only; this host runs the dev server")
     books = state(host, app)
+    cra = cra_releases(books)
     base = app["node_app_dir"] + "/releases/"
-    live, previous = books["release"], books["previous_release"]
-    own = books["info"][previous]["assets"]
-    assert own and all(a.startswith("static/") for a in own)
-    for asset in own:
-        if asset in books["info"][live]["assets"]:
-            continue
+
+    def own(version):
+        return set(books["info"][cra[version]]["assets"])
+
+    def files(version):
+        out = host.check_output("sudo find %s -type f -printf '%%P\\n'", base + cra[version] + "/build/static")
+        return {"static/" + name for name in out.split()}
+
+    # 2.0.0 (live) holds 1.0.0's own assets: a page of 1.0.0 still finds its bundles.
+    old = own(1) - own(2)
+    assert any(a.startswith("static/js/main.") for a in old), old
+    assert old <= files(2)
+    for asset in old:
         status, body = fetch(host, app, "/" + asset)
         assert status == "200" and not body.lstrip().startswith("<!"), asset
-        assert host.file(base + live + "/build/" + asset).sha256sum == host.file(base + previous + "/build/" + asset).sha256sum
-    # cra-app 1.0.0 carried hello-app's static/version.txt; cra-app 2.0.0 must not carry it on.
-    carried_before = set(host.check_output("sudo find %s -type f -printf '%%P\\n'", base + previous + "/build/static").split())
-    carried_before = {"static/" + a for a in carried_before} - set(own)
-    assert "static/version.txt" in carried_before
-    assert not host.file(base + live + "/build/static/version.txt").exists
+        assert host.file(base + cra[2] + "/build/" + asset).sha256sum == host.file(base + cra[1] + "/build/" + asset).sha256sum
+    # 3.0.0 holds 2.0.0's own assets, but not what 2.0.0 carried from 1.0.0.
+    assert own(2) - own(3) <= files(3)
+    assert not (old - own(3)) & files(3)
 
 
 def test_the_layout_of_node_app_0_1_0_was_taken_over(host, app):
@@ -109,13 +117,12 @@ def check_mode_run():
 
     def snapshot():
         out = {}
-        for name in ("node-app-deb12-start", "node-app-deb12-static", "node-app-deb13-start", "node-app-deb13-static"):
+        for name in MODES:
             out[name] = _snapshot(name)
         return out
 
     before = snapshot()
-    steps = {name: "cra-v3" for name in NEW_IN_CHECK_MODE}
-    steps["all"] = "cra-v2"
+    steps = {name: "cra-v4" if name in NEW_IN_CHECK_MODE else LIVE_STEP[mode] for name, mode in MODES.items()}
     result = ansible_playbook("redeploy.yml", "--check", "--diff", "-e", json.dumps({"node_app_test_steps": steps}))
     return before, result, snapshot()
 
@@ -142,4 +149,4 @@ def test_check_mode_with_a_new_source_reports_a_change_and_changes_nothing(host,
     else:
         assert counts["changed"] == 0, "check mode with the live source reported changes"
     assert before[app["host"]] and after[app["host"]] == before[app["host"]]
-    assert title(fetch(host, app)[1]) == "cra-app 2.0.0"
+    assert title(fetch(host, app)[1]) == "cra-app " + LIVE_VERSION[app["node_app_mode"]]

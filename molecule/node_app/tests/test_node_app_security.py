@@ -2,7 +2,7 @@
 canary in every release, a new source is deployed with -vvv, and then the canary must be untouched,
 the secret of node_app_env nowhere it must not be, and the app must still see it.
 
-Runs last: it deploys cra-app 3.0.0 on every host."""
+Runs last: it deploys cra-app 4.0.0 on every host."""
 
 import json
 import subprocess
@@ -14,7 +14,7 @@ from conftest import ansible_playbook, app_processes, facts, fetch, state, title
 HOSTS = ("node-app-deb12-start", "node-app-deb12-static", "node-app-deb13-start", "node-app-deb13-static")
 CANARY = "/srv/canary"
 APP_USERS = {"node-app-deb12-start": "nodeapp", "node-app-deb12-static": "nodeapp",
-             "node-app-deb13-start": "hello", "node-app-deb13-static": "hello"}
+             "node-app-deb13-start": "front", "node-app-deb13-static": "front"}
 
 
 def sh(name, script, user=None, stdin=None):
@@ -28,7 +28,7 @@ def canary_state(name):
 
 @pytest.fixture(scope="module")
 def attack():
-    """Plant links in every release as the app's user, then deploy cra-app 3.0.0 with -vvv."""
+    """Plant links in every release as the app's user, then deploy cra-app 4.0.0 with -vvv."""
     before, planted = {}, {}
     for name in HOSTS:
         sh(name, f"mkdir -p {CANARY}/static/js && echo canary > {CANARY}/canary.txt && echo canary > {CANARY}-file"
@@ -45,14 +45,14 @@ def attack():
         result = sh(name, script, user=APP_USERS[name])
         assert result.returncode == 0, result.stderr
         planted[name] = releases
-    result = ansible_playbook("redeploy.yml", "-vvv", "-e", json.dumps({"node_app_test_steps": {"all": "cra-v3"}}))
+    result = ansible_playbook("redeploy.yml", "-vvv", "-e", json.dumps({"node_app_test_steps": {"all": "cra-v4"}}))
     return before, planted, result
 
 
 def test_deploy_through_planted_links_succeeds(host, app, attack):
     _, planted, result = attack
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
-    assert title(fetch(host, app)[1]) == "cra-app 3.0.0"
+    assert title(fetch(host, app)[1]) == "cra-app 4.0.0"
     books = state(host, app)
     assert books["release"] not in books["failed_releases"]
     live = "%s/releases/%s" % (app["node_app_dir"], books["release"])
