@@ -117,3 +117,11 @@ def cra_releases(books):
         elif re.search(r"/cra-app \(", source):
             found[1] = release
     return found
+
+
+def activation_needed(name):
+    """What `prepare` said in the last run of redeploy.yml on host `name` (node_app_activation_needed)."""
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ("activation-needed-" + name)
+    value = json.loads(path.read_text())
+    path.unlink()
+    return value

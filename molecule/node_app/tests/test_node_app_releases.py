@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import LIVE_VERSION, ansible_playbook, cra_releases, facts, fetch, recap, state, title
+from conftest import LIVE_VERSION, activation_needed, ansible_playbook, cra_releases, facts, fetch, recap, state, title
 
 # Two hosts get a new source (cra-app 4.0.0), the two others the source of their live release.
 NEW_IN_CHECK_MODE = {"node-app-deb12-start", "node-app-deb13-static"}
@@ -122,9 +122,11 @@ def check_mode_run():
         return out
 
     before = snapshot()
+    # redeploy.yml runs tasks_from: prepare, then tasks_from: activate where needed.
     steps = {name: "cra-v4" if name in NEW_IN_CHECK_MODE else LIVE_STEP[mode] for name, mode in MODES.items()}
     result = ansible_playbook("redeploy.yml", "--check", "--diff", "-e", json.dumps({"node_app_test_steps": steps}))
-    return before, result, snapshot()
+    needed = {name: activation_needed(name) for name in MODES} if result.returncode == 0 else {}
+    return before, result, snapshot(), needed
 
 
 def _snapshot(name):
@@ -139,14 +141,15 @@ def _snapshot(name):
     return subprocess.run(["docker", "exec", name, "sh", "-c", script], capture_output=True, text=True, check=False).stdout
 
 
-def test_check_mode_with_a_new_source_reports_a_change_and_changes_nothing(host, app, check_mode_run):
-    before, result, after = check_mode_run
+def test_check_mode_reports_a_new_source_as_a_change_and_changes_nothing(host, app, check_mode_run):
+    before, result, after, needed = check_mode_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = recap(result.stdout)[app["host"]]
     assert counts["failed"] == 0
     if app["host"] in NEW_IN_CHECK_MODE:
-        assert counts["changed"] > 0
+        assert counts["changed"] > 0 and needed[app["host"]] is True
     else:
         assert counts["changed"] == 0, "check mode with the live source reported changes"
+        assert needed[app["host"]] is False
     assert before[app["host"]] and after[app["host"]] == before[app["host"]]
     assert title(fetch(host, app)[1]) == "cra-app " + LIVE_VERSION[app["node_app_mode"]]

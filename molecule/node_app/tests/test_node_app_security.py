@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import ansible_playbook, app_processes, facts, fetch, state, title
+from conftest import activation_needed, ansible_playbook, app_processes, facts, fetch, state, title
 
 HOSTS = ("node-app-deb12-start", "node-app-deb12-static", "node-app-deb13-start", "node-app-deb13-static")
 CANARY = "/srv/canary"
@@ -46,12 +46,14 @@ def attack():
         assert result.returncode == 0, result.stderr
         planted[name] = releases
     result = ansible_playbook("redeploy.yml", "-vvv", "-e", json.dumps({"node_app_test_steps": {"all": "cra-v4"}}))
-    return before, planted, result
+    needed = {name: activation_needed(name) for name in HOSTS} if result.returncode == 0 else {}
+    return before, planted, result, needed
 
 
 def test_deploy_through_planted_links_succeeds(host, app, attack):
-    _, planted, result = attack
+    _, planted, result, needed = attack
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert needed[app["host"]] is True
     assert title(fetch(host, app)[1]) == "cra-app 4.0.0"
     books = state(host, app)
     assert books["release"] not in books["failed_releases"]
@@ -63,7 +65,7 @@ def test_deploy_through_planted_links_succeeds(host, app, attack):
 
 
 def test_root_wrote_nothing_through_the_planted_links(host, app, attack):
-    before, planted, _ = attack
+    before, planted, _, _ = attack
     assert canary_state(app["host"]) == before[app["host"]]
     assert "canary.txt" in before[app["host"]]
     # Old releases were removed (shutil.rmtree does not follow links) and the canary survived.
@@ -73,7 +75,7 @@ def test_root_wrote_nothing_through_the_planted_links(host, app, attack):
 
 
 def test_secret_is_not_in_the_ansible_output_at_vvv(app, attack):
-    _, _, result = attack
+    _, _, result, _ = attack
     output = result.stdout + result.stderr
     assert "ESTABLISH DOCKER CONNECTION" in output  # -vvv output indeed
     assert app["node_app_test_secret"] not in output
