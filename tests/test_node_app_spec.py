@@ -8,7 +8,8 @@ from conftest import REPO_ROOT
 
 ROLE = REPO_ROOT / "roles" / "node_app"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-SPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+SPECS = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+SPEC = SPECS["main"]["options"]
 
 
 def test_every_default_has_a_spec_with_the_same_default():
@@ -16,6 +17,18 @@ def test_every_default_has_a_spec_with_the_same_default():
     for name, value in DEFAULTS.items():
         assert SPEC[name]["default"] == value, name
         assert SPEC[name]["type"] and SPEC[name]["description"], name
+
+
+def test_every_entry_point_has_the_same_options():
+    assert set(SPECS) == {"main", "prepare", "activate"}
+    assert SPECS["prepare"]["options"] == SPEC and SPECS["activate"]["options"] == SPEC
+    for entry in SPECS:
+        assert (ROLE / "tasks" / f"{entry}.yml").is_file(), entry
+        assert SPECS[entry]["short_description"] and SPECS[entry]["description"], entry
+
+
+def test_node_app_env_is_not_logged_by_the_argument_check():
+    assert SPEC["node_app_env"]["no_log"] is True
 
 
 def test_readme_lists_every_variable_with_its_default():

@@ -1,65 +1,16 @@
-"""What a user of an app server sees after node_app ran (and side_effect deployed version 2)."""
+"""What a user of an app server sees after side_effect.yml: cra-app under PM2, at 1.0.0 in start
+mode and 2.0.0 in static mode (see side_effect.yml)."""
 
-import json
 import re
-import time
-from pathlib import Path
 
 import pytest
-import yaml
 
-ROLE_DEFAULTS = yaml.safe_load(
-    (Path(__file__).resolve().parents[3] / "roles" / "node_app" / "defaults" / "main.yml").read_text()
-)
+from conftest import LIVE_VERSION, app_processes, facts, fetch, listener_pid, owner_of, pm2, title, wait_until
 
 
 @pytest.fixture(scope="module")
-def app(host):
-    """The role's variables for this host: its defaults, overlaid with the scenario's inventory."""
-    values = dict(ROLE_DEFAULTS)
-    inventory = host.ansible.get_variables()
-    values.update({k: v for k, v in inventory.items() if k.startswith("node_app_")})
-    values["node_app_dir"] = values["node_app_dir"].replace("{{ node_app_name }}", values["node_app_name"])
-    return values
-
-
-def pm2(host, app, *args):
-    """Run pm2 as the app's user from a non-login shell, as a user would."""
-    return host.run("sudo -u %s sh -c %s", app["node_app_user"], "pm2 " + " ".join(args))
-
-
-def app_processes(host, app):
-    """The PM2 entries of the app."""
-    result = pm2(host, app, "jlist")
-    assert result.rc == 0, result.stderr
-    return [p for p in json.loads(result.stdout) if p["name"] == app["node_app_name"]]
-
-
-def fetch(host, app, path="/"):
-    """Status and body of http://127.0.0.1:<port><path> from inside the host."""
-    result = host.run("curl -s -m 5 -w '\\n%%{http_code}' http://127.0.0.1:%s%s", str(app["node_app_port"]), path)
-    body, _, status = result.stdout.rpartition("\n")
-    return status, body
-
-
-def wait_until(check, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.5)
-
-
-def listener_pid(host, app):
-    """PID of the process listening on the app's port (only its owner may see it without CAP_SYS_PTRACE)."""
-    out = host.check_output("sudo -u %s ss -Hltnp 'sport = :%s'", app["node_app_user"], str(app["node_app_port"]))
-    found = re.findall(r"pid=(\d+)", out)
-    return int(found[0]) if found else None
-
-
-def owner(host, pid):
-    return host.check_output("ps -o user= -p %s", str(pid)).strip()
+def version(app):
+    return LIVE_VERSION[app["node_app_mode"]]
 
 
 def test_node_and_pm2_on_path_of_a_non_login_shell(host, app):
@@ -79,35 +30,42 @@ def test_app_runs_as_its_user_on_its_port(host, app):
     assert len(processes) == app["node_app_instances"]
     assert all(p["pm2_env"]["status"] == "online" for p in processes)
     for pid in [p["pid"] for p in processes] + [listener_pid(host, app)]:
-        assert owner(host, pid) == app["node_app_user"]
+        assert owner_of(host, pid) == app["node_app_user"]
     assert app["node_app_user"] != "root"
 
 
-def test_app_serves_the_new_version_with_its_banner(host, app):
+def test_app_serves_the_create_react_app_fixture_at_its_live_version(host, app, version):
     status, body = fetch(host, app)
     assert status == "200"
-    assert "<h1>hello-app</h1>" in body
-    assert '<span id="version">%s</span>' % app["node_app_test_version_after"] in body
-    assert '<span id="host">%s</span>' % host.check_output("hostname") in body
-    assert '<p id="banner">%s</p>' % app["node_app_env"]["APP_BANNER"] in body
-    assert '<span id="mode">%s</span>' % app["node_app_mode"] in body
+    assert title(body) == "cra-app %s" % version
+    assert '<meta name="cra-app-version" content="%s"' % version in body
+    assert '<div id="root"></div>' in body
 
 
-def test_static_mode_serves_the_build_as_a_single_page_app(host, app):
-    if app["node_app_mode"] != "static":
-        status, body = fetch(host, app, "/static/version.txt")
-        # `npm start` serves its page on every path; nothing was built.
-        assert status == "200" and 'id="mode">start<' in body
-        assert not host.file(app["node_app_dir"] + "/build").exists
+def test_client_side_route_answers_the_page(host, app, version):
+    # /about exists only in the browser (react-router): both servers answer it with index.html.
+    status, body = fetch(host, app, "/about")
+    assert status == "200" and title(body) == "cra-app %s" % version
+
+
+def test_static_mode_serves_the_build_and_start_mode_the_dev_server(host, app, version):
+    build = host.file(app["node_app_dir"] + "/current/build")
+    if app["node_app_mode"] == "start":
+        # `npm start` compiles in memory: nothing was built, and the dev server serves its bundle.
+        assert not build.exists
+        status, bundle = fetch(host, app, "/static/js/bundle.js")
+        assert status == "200" and "__webpack_require__" in bundle
         return
-    assert fetch(host, app, "/static/version.txt") == ("200", app["node_app_test_version_after"] + "\n")
-    status, body = fetch(host, app, "/some/client/route")
-    assert status == "200" and 'id="mode">static<' in body
-
-
-def test_files_gone_from_the_new_version_are_gone_from_the_host(host, app):
-    assert host.file(app["node_app_dir"] + "/package.json").user == app["node_app_user"]
-    assert not host.file(app["node_app_dir"] + "/v1-only.txt").exists
+    bundles = [
+        name
+        for name in host.file(build.path + "/static/js").listdir()
+        if re.match(r"main\.[0-9a-f]+\.chunk\.js$", name)
+    ]
+    assert bundles, "no hashed main bundle in %s" % build.path
+    served = {name: fetch(host, app, "/static/js/" + name) for name in bundles}
+    assert all(status == "200" and not body.lstrip().startswith("<") for status, body in served.values())
+    # This release's own bundle holds the version of package.json, as the page does.
+    assert any('"%s"' % version in body for _, body in served.values())
 
 
 def test_app_environment_holds_the_defaults_and_node_app_env(host, app):
@@ -124,10 +82,16 @@ def test_app_environment_holds_the_defaults_and_node_app_env(host, app):
             if "=" in line
         )
     assert environ["PORT"] == str(app["node_app_port"])
-    assert environ["CI"] == "true" and environ["BROWSER"] == "none"
+    assert environ["BROWSER"] == "none"
+    # The dev server quits when its stdin closes unless CI is set; the static server needs no CI.
+    if app["node_app_mode"] == "start":
+        assert environ["CI"] == "true"
+    else:
+        assert "CI" not in environ
     # Node 18 (Debian 12) and 20 (Debian 13) are >= 17: react-scripts 3 needs the legacy provider.
     assert environ["NODE_OPTIONS"] == "--openssl-legacy-provider"
     assert environ["APP_BANNER"] == app["node_app_env"]["APP_BANNER"]
+    assert environ["NODE_APP_TEST_SECRET"] == app["node_app_test_secret"]
     # side_effect.yml removed it from node_app_env: the running app must not keep it.
     assert "APP_RETIRED" not in environ
 
@@ -145,7 +109,8 @@ def test_pm2_brings_back_a_killed_app(host, app):
         online = all(p["pm2_env"]["status"] == "online" for p in processes)
         return victim not in pids and online and len(pids) == app["node_app_instances"] and fetch(host, app)[0] == "200"
 
-    assert wait_until(back, timeout=15), "PM2 did not bring the app back within 15 s"
+    # The dev server compiles the app again before it answers.
+    assert wait_until(back, timeout=120), "PM2 did not bring the app back within 120 s"
     assert listener_pid(host, app) != victim
 
 
@@ -165,15 +130,17 @@ def test_pm2_unit_brings_the_app_back_without_ansible(host, app):
             and fetch(host, app)[0] == "200"
         )
 
-    assert wait_until(back, timeout=30), "the app did not come back after restarting %s" % unit
+    assert wait_until(back, timeout=120), "the app did not come back after restarting %s" % unit
     # The daemon runs in the unit's cgroup, so systemd tracks (and stops) it.
     daemon = host.check_output("systemctl show -p MainPID --value %s", unit)
-    assert owner(host, daemon) == app["node_app_user"]
+    assert owner_of(host, daemon) == app["node_app_user"]
 
 
 def test_local_facts_tell_other_plays_how_to_reach_the_app(host, app):
-    facts = json.loads(host.file("/etc/ansible/facts.d/node_app.fact").content_string)
-    assert facts == {
+    found = facts(host)
+    releases = found.pop("releases")
+    release, previous, failed = found.pop("release"), found.pop("previous_release"), found.pop("failed_releases")
+    assert found == {
         "name": app["node_app_name"],
         "service": "pm2-%s.service" % app["node_app_user"],
         "port": app["node_app_port"],
@@ -181,6 +148,11 @@ def test_local_facts_tell_other_plays_how_to_reach_the_app(host, app):
         "dir": app["node_app_dir"],
         "mode": app["node_app_mode"],
         "pm2_home": "/home/%s/.pm2" % app["node_app_user"],
+        "health_path": app["node_app_health_path"],
     }
-    # The unit named there is the one that runs the app.
-    assert host.service(facts["service"]).is_running
+    # The unit named there is the one that runs the app, from the release named there.
+    assert host.service(found["service"]).is_running
+    assert host.file(app["node_app_dir"] + "/current").linked_to == "%s/releases/%s" % (app["node_app_dir"], release)
+    assert release in releases and previous in releases and previous != release
+    # hello-app-broken failed on every host.
+    assert len(failed) == 1 and release not in failed

@@ -1,0 +1,127 @@
+"""Helpers shared by the verify tests of the node_app scenario."""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+SCENARIO = Path(__file__).resolve().parents[1]
+ROLE_DEFAULTS = yaml.safe_load((SCENARIO.parents[1] / "roles" / "node_app" / "defaults" / "main.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def app(host):
+    """The role's variables for this host: its defaults, overlaid with the scenario's inventory."""
+    values = dict(ROLE_DEFAULTS)
+    inventory = host.ansible.get_variables()
+    values.update({k: v for k, v in inventory.items() if k.startswith("node_app_")})
+    values["node_app_dir"] = values["node_app_dir"].replace("{{ node_app_name }}", values["node_app_name"])
+    values["host"] = inventory["inventory_hostname"]
+    return values
+
+
+def pm2(host, app, *args):
+    """Run pm2 as the app's user from a non-login shell, as a user would."""
+    return host.run("sudo -u %s sh -c %s", app["node_app_user"], "pm2 " + " ".join(args))
+
+
+def app_processes(host, app):
+    """The PM2 entries of the app."""
+    result = pm2(host, app, "jlist")
+    assert result.rc == 0, result.stderr
+    listing = [line for line in result.stdout.splitlines() if line.startswith("[")][-1]
+    return [p for p in json.loads(listing) if p["name"] == app["node_app_name"]]
+
+
+def fetch(host, app, path="/"):
+    """Status and body of http://127.0.0.1:<port><path> from inside the host."""
+    result = host.run("curl -s -m 10 -w '\\n%%{http_code}' http://127.0.0.1:%s%s", str(app["node_app_port"]), path)
+    body, _, status = result.stdout.rpartition("\n")
+    return status, body
+
+
+def title(body):
+    found = re.search(r"<title>([^<]*)</title>", body)
+    return found.group(1) if found else None
+
+
+def wait_until(check, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(1)
+
+
+def state(host, app):
+    """Root's bookkeeping of the app's releases."""
+    return json.loads(host.check_output("sudo cat /var/lib/node_app/%s/state.json", app["node_app_name"]))
+
+
+def facts(host):
+    return json.loads(host.file("/etc/ansible/facts.d/node_app.fact").content_string)
+
+
+def ansible_playbook(playbook, *args, timeout=1800):
+    """Run a playbook of this scenario against its inventory, as molecule does; return the result."""
+    # The inventory directory molecule made (hosts, group_vars, host_vars), as molecule passes it.
+    inventory = str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory")
+    return subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(SCENARIO / playbook), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def recap(output):
+    """{host: {'ok': n, 'changed': n, 'failed': n, ...}} from a PLAY RECAP."""
+    found = {}
+    for line in output.splitlines():
+        match = re.match(r"^\s*(\S+)\s*:\s*((?:\w+=\d+\s*)+)$", line)
+        if match:
+            found[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return found
+
+
+def listener_pid(host, app):
+    """PID of the process listening on the app's port (only its owner may see it without CAP_SYS_PTRACE)."""
+    out = host.check_output("sudo -u %s ss -Hltnp 'sport = :%s'", app["node_app_user"], str(app["node_app_port"]))
+    found = re.findall(r"pid=(\d+)", out)
+    return int(found[0]) if found else None
+
+
+def owner_of(host, pid):
+    return host.check_output("ps -o user= -p %s", str(pid)).strip()
+
+
+# What side_effect.yml leaves live: start mode rolled back to 1.0.0, static mode to 2.0.0.
+LIVE_VERSION = {"start": "1.0.0", "static": "2.0.0"}
+
+
+def cra_releases(books):
+    """{major version: release id} of the cra-app releases in the bookkeeping, from their source."""
+    found = {}
+    for release, info in books["info"].items():
+        source = info.get("source", "")
+        match = re.search(r"cra-app-v(\d)|cra-v(\d)", source)
+        if match:
+            found[int(match.group(1) or match.group(2))] = release
+        elif re.search(r"/cra-app \(", source):
+            found[1] = release
+    return found
+
+
+def activation_needed(name):
+    """What `prepare` said in the last run of redeploy.yml on host `name` (node_app_activation_needed)."""
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ("activation-needed-" + name)
+    value = json.loads(path.read_text())
+    path.unlink()
+    return value
