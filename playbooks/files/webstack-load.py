@@ -3,81 +3,106 @@
 
   webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 10 --clients 4
   webstack-load.py --url https://127.0.0.1/ --host shop.lab --insecure --requests 3 --clients 1
+  webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 60 --assets
 
 Each client keeps one HTTP/1.1 connection open (as a browser does) and sends GET requests one after
-the other for the given time; a failed connection is opened again, and a request that a reused
-connection lost before any answer is sent once more, as browsers do. It prints one JSON object: the
-number of requests, the statuses, the failures (any answer other than 200, and transport errors),
-which upstream server answered (the X-Upstream header, when the proxy sends it) and the latency
-percentiles in milliseconds.
+the other for the given time (or until SIGTERM); a failed connection is opened again, and a request
+that a reused connection lost before any answer is sent once more, as browsers do. With --assets a
+client behaves like a browser loading a single-page app: after each page it fetches the assets the
+page names (/static/...), so an asset the page names but no server has any more counts as failed.
+It prints one JSON object: the number of requests, the statuses, the failures (any answer other than
+200, and transport errors), which upstream server answered (the X-Upstream header, when the proxy
+sends it) and the latency percentiles in milliseconds; with --assets, the same for the assets.
 """
 
 import argparse
 import http.client
 import json
 import math
+import re
+import signal
 import socket
 import ssl
 import threading
 import time
 import urllib.parse
 
-
-def connect(args, url):
-    if url.scheme == "https":
-        context = ssl.create_default_context()
-        if args.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        # The TLS server name is the site's (as a browser sends it), the TCP connection goes to the URL's
-        # address: a proxy refuses handshakes for names it does not serve.
-        connection = http.client.HTTPSConnection(args.host, url.port or 443, timeout=args.timeout, context=context)
-        address = url.hostname
-        connection._create_connection = (  # noqa: SLF001 (http.client's documented hook for the socket)
-            lambda target, timeout, source: socket.create_connection((address, target[1]), timeout, source))
-        return connection
-    return http.client.HTTPConnection(url.hostname, url.port or 80, timeout=args.timeout)
-
-
+# SIGTERM or SIGINT ends the load early; the report covers what was sent until then.
+STOP = threading.Event()
+# Assets a page names, as Create React App writes them into index.html.
+_ASSET = re.compile(r'(?:src|href)="(/static/[^"?#]+)"')
 # Closed by the server before it answered: on a connection that already carried a request, this is
 # the keepalive race every HTTP client meets (nginx closes idle connections when it reloads), and
 # browsers send the request again on a new connection (RFC 9112, 9.3.1). So do we, and count it.
 _CLOSED_BEFORE_ANSWER = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-def client(args, deadline, results, lock):
-    url = urllib.parse.urlsplit(args.url)
-    path = url.path or "/"
-    if url.query:
-        path += "?" + url.query
-    connection, reused = None, False
-    while time.monotonic() < deadline and not (args.requests and len(results) >= args.requests):
-        started = time.monotonic()
-        retried = False
+class Client:
+    def __init__(self, args):
+        self.args = args
+        self.url = urllib.parse.urlsplit(args.url)
+        self.connection = None
+        self.reused = False
+
+    def _connect(self):
+        args, url = self.args, self.url
+        if url.scheme == "https":
+            context = ssl.create_default_context()
+            if args.insecure:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            # The TLS server name is the site's (as a browser sends it), the TCP connection goes to the
+            # URL's address: a proxy refuses handshakes for names it does not serve.
+            connection = http.client.HTTPSConnection(args.host, url.port or 443, timeout=args.timeout, context=context)
+            address = url.hostname
+            connection._create_connection = (  # noqa: SLF001 (http.client's hook for the socket)
+                lambda target, timeout, source: socket.create_connection((address, target[1]), timeout, source))
+            return connection
+        return http.client.HTTPConnection(url.hostname, url.port or 80, timeout=args.timeout)
+
+    def get(self, path):
+        """(outcome, upstream, milliseconds, retried, body) of one GET."""
+        started, retried = time.monotonic(), False
         while True:
-            if connection is None:
-                connection, reused = connect(args, url), False
+            if self.connection is None:
+                self.connection, self.reused = self._connect(), False
             try:
-                connection.request("GET", path, headers={"Host": args.host, "User-Agent": "webstack-load"})
-                response = connection.getresponse()
-                response.read()
-                outcome = str(response.status)
-                upstream = (response.getheader("X-Upstream") or "-").split(", ")[-1]
-                reused = True
+                self.connection.request("GET", path, headers={"Host": self.args.host, "User-Agent": "webstack-load"})
+                response = self.connection.getresponse()
+                body = response.read()
+                self.reused = True
                 if response.getheader("Connection", "").lower() == "close":
-                    connection.close()
-                    connection = None
+                    self._drop()
+                upstream = (response.getheader("X-Upstream") or "-").split(", ")[-1]
+                return str(response.status), upstream, (time.monotonic() - started) * 1000, retried, body
             except Exception as error:  # noqa: BLE001 (every transport error is a failed request)
-                connection.close()
-                connection = None
+                reused = self.reused
+                self._drop()
                 if reused and not retried and isinstance(error, _CLOSED_BEFORE_ANSWER):
                     retried = True
                     continue
-                outcome, upstream = type(error).__name__, "-"
-            break
-        elapsed = (time.monotonic() - started) * 1000
+                return type(error).__name__, "-", (time.monotonic() - started) * 1000, retried, b""
+
+    def _drop(self):
+        if self.connection is not None:
+            self.connection.close()
+        self.connection, self.reused = None, False
+
+
+def run_client(args, deadline, results, lock):
+    client = Client(args)
+    path = client.url.path or "/"
+    if client.url.query:
+        path += "?" + client.url.query
+    while time.monotonic() < deadline and not STOP.is_set() and not (args.requests and len(results["page"]) >= args.requests):
+        outcome, upstream, elapsed, retried, body = client.get(path)
         with lock:
-            results.append((outcome, upstream, elapsed, retried))
+            results["page"].append((outcome, upstream, elapsed, retried))
+        if args.assets and outcome == "200":
+            for asset in dict.fromkeys(_ASSET.findall(body.decode("utf-8", "replace"))):
+                outcome, upstream, elapsed, retried, _ = client.get(asset)
+                with lock:
+                    results["asset"].append((outcome, upstream, elapsed, retried))
 
 
 def percentile(sorted_values, fraction):
@@ -87,32 +112,14 @@ def percentile(sorted_values, fraction):
     return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--host", required=True, help="the Host header (the site's domain)")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=0, help="stop after about this many requests (0: no limit)")
-    parser.add_argument("--timeout", type=float, default=10, help="seconds a client waits for an answer")
-    parser.add_argument("--insecure", action="store_true", help="do not check the TLS certificate")
-    args = parser.parse_args()
-
-    results, lock = [], threading.Lock()
-    deadline = time.monotonic() + args.seconds
-    threads = [threading.Thread(target=client, args=(args, deadline, results, lock)) for _ in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+def summary(results):
     statuses, upstreams = {}, {}
     for outcome, upstream, _, _ in results:
         statuses[outcome] = statuses.get(outcome, 0) + 1
         if outcome == "200":
             upstreams[upstream] = upstreams.get(upstream, 0) + 1
     latencies = sorted(elapsed for _, _, elapsed, _ in results)
-    print(json.dumps({
+    return {
         "requests": len(results),
         "ok": statuses.get("200", 0),
         "failed": len(results) - statuses.get("200", 0),
@@ -122,7 +129,36 @@ def main():
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "max_ms": round(latencies[-1], 1) if latencies else 0.0,
-    }, sort_keys=True))
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--host", required=True, help="the Host header (the site's domain)")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=0, help="stop after about this many pages (0: no limit)")
+    parser.add_argument("--assets", action="store_true", help="fetch the /static/ assets each page names")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds a client waits for an answer")
+    parser.add_argument("--insecure", action="store_true", help="do not check the TLS certificate")
+    args = parser.parse_args()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: STOP.set())
+    results, lock = {"page": [], "asset": []}, threading.Lock()
+    deadline = time.monotonic() + args.seconds
+    threads = [threading.Thread(target=run_client, args=(args, deadline, results, lock)) for _ in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        for thread in threads:
+            thread.join(0.2)
+
+    report = summary(results["page"])
+    if args.assets:
+        report["assets"] = summary(results["asset"])
+    print(json.dumps(report, sort_keys=True))
 
 
 if __name__ == "__main__":
