@@ -16,12 +16,13 @@ export LAB_HTTP_PORT ?= 8080
 export LAB_HTTPS_PORT ?= 8443
 LAB_DOMAIN ?= dumbflix.lab
 
-.PHONY: help venv engine images lab lab-down failover hosts hosts-remove lint pytest molecule test build clean
+.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint pytest molecule test build clean
 
 help:
 	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it"
 	@echo "make lab-down  remove the lab containers and network"
-	@echo "make failover  switch the lab's app servers off in turn and report what the proxy served"
+	@echo "make failover  fail the lab's app servers in turn under load and report what the proxy served"
+	@echo "make rollback  take every lab app server back to its previous release, rolling"
 	@echo "make hosts     add '127.0.0.1 $(LAB_DOMAIN)' to /etc/hosts (make hosts-remove takes it out)"
 	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
 	@echo "make lint      yamllint + ansible-lint (production profile)"
@@ -49,6 +50,10 @@ lab: venv engine
 failover: venv
 	ansible-playbook playbooks/failover_check.yml -i inventories/lab -e failover_from_controller=true \
 	  -e failover_http_port=$(LAB_HTTP_PORT) -e failover_https_port=$(LAB_HTTPS_PORT)
+
+# RELEASE=<id> picks a release instead of the previous one.
+rollback: venv
+	ansible-playbook playbooks/rollback.yml -i inventories/lab $(if $(RELEASE),-e node_app_release=$(RELEASE))
 
 hosts: venv
 	ansible-playbook playbooks/hosts_entry.yml -i inventories/lab
