@@ -45,11 +45,6 @@ def fetch(host, app, path="/"):
     return status, body
 
 
-def title(body):
-    found = re.search(r"<title>([^<]*)</title>", body)
-    return found.group(1) if found else None
-
-
 def wait_until(check, timeout):
     deadline = time.monotonic() + timeout
     while True:
@@ -72,8 +67,10 @@ def ansible_playbook(playbook, *args, timeout=1800):
     """Run a playbook of this scenario against its inventory, as molecule does; return the result."""
     # The inventory directory molecule made (hosts, group_vars, host_vars), as molecule passes it.
     inventory = str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory")
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     return subprocess.run(
         ["ansible-playbook", "-i", inventory, str(SCENARIO / playbook), *args],
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -84,7 +81,7 @@ def ansible_playbook(playbook, *args, timeout=1800):
 def recap(output):
     """{host: {'ok': n, 'changed': n, 'failed': n, ...}} from a PLAY RECAP."""
     found = {}
-    for line in output.splitlines():
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines():
         match = re.match(r"^\s*(\S+)\s*:\s*((?:\w+=\d+\s*)+)$", line)
         if match:
             found[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
@@ -102,8 +99,15 @@ def owner_of(host, pid):
     return host.check_output("ps -o user= -p %s", str(pid)).strip()
 
 
-# What side_effect.yml leaves live: start mode rolled back to 1.0.0, static mode to 2.0.0.
-LIVE_VERSION = {"start": "1.0.0", "static": "2.0.0"}
+# What side_effect.yml leaves live, per mode: (app, version).
+LIVE = {"start": ("hello-app", "1.0.0"), "static": ("cra-app", "2.0.0")}
+
+
+def shows(body, app_name, version):
+    """Whether a page is that of app_name at version (hello-app names it in a span, cra-app in its title)."""
+    if app_name == "hello-app":
+        return "<h1>hello-app</h1>" in body and '<span id="version">%s</span>' % version in body
+    return "<title>cra-app %s</title>" % version in body and '<div id="root"></div>' in body
 
 
 def cra_releases(books):

@@ -5,11 +5,12 @@ import json
 
 import pytest
 
-from conftest import LIVE_VERSION, activation_needed, ansible_playbook, cra_releases, facts, fetch, recap, state, title
+from conftest import LIVE, activation_needed, ansible_playbook, cra_releases, facts, fetch, recap, shows, state
 
-# Two hosts get a new source (cra-app 4.0.0), the two others the source of their live release.
+# Two hosts get a new source, the two others the source of their live release.
 NEW_IN_CHECK_MODE = {"node-app-deb12-start", "node-app-deb13-static"}
-LIVE_STEP = {"start": "cra-v1", "static": "cra-v2"}
+LIVE_STEP = {"start": "hello-v1", "static": "cra-v2"}
+NEW_STEP = {"start": "hello-v2", "static": "cra-v4"}
 MODES = {"node-app-deb12-start": "start", "node-app-deb12-static": "static",
          "node-app-deb13-start": "start", "node-app-deb13-static": "static"}
 
@@ -54,8 +55,8 @@ def test_bookkeeping_is_root_only_and_agrees_with_the_facts(host, app):
 
 def test_releases_are_kept_up_to_node_app_keep_releases(host, app):
     books = state(host, app)
-    # Start mode made 3 releases (cra-app 1.0.0, hello-app-broken, 2.0.0); static mode a 4th
-    # (cra-app 3.0.0), and the failed release went first.
+    # Start mode made 3 releases (hello-app 1.0.0, hello-app-broken, cra-app 1.0.0); static mode a
+    # 4th (cra-app 1.0.0, hello-app-broken, 2.0.0, 3.0.0), and the failed release went first.
     assert len(books["releases"]) == app["node_app_keep_releases"]
     assert books["release"] in books["releases"] and books["previous_release"] in books["releases"]
     if app["node_app_mode"] == "static":
@@ -66,12 +67,16 @@ def test_releases_are_kept_up_to_node_app_keep_releases(host, app):
 def test_node_modules_are_copied_when_only_the_version_changed(host, app):
     books = state(host, app)
     cra = cra_releases(books)
-    first, second = books["info"][cra[1]], books["info"][cra[2]]
-    # cra-app 2.0.0 (and 3.0.0) only bumped the version: same dependencies, no `npm ci`.
-    assert first["deps_from"] == "npm ci"
-    assert second["deps_from"] == "copy of " + cra[1] and second["deps"] == first["deps"]
-    if app["node_app_mode"] == "static":
-        assert books["info"][cra[3]]["deps_from"] == "copy of " + cra[2]
+    assert books["info"][cra[1]]["deps_from"] == "npm ci"
+    if app["node_app_mode"] == "start":
+        # Start mode deployed cra-app once, after hello-app: nothing to copy from.
+        assert set(cra) == {1}
+        return
+    # cra-app 2.0.0 and 3.0.0 only bumped the version: same dependencies, no `npm ci`.
+    for version in (2, 3):
+        info = books["info"][cra[version]]
+        assert info["deps_from"] == "copy of " + cra[version - 1], version
+        assert info["deps"] == books["info"][cra[1]]["deps"], version
 
 
 def test_assets_of_the_release_before_are_carried_and_do_not_pile_up(host, app):
@@ -123,7 +128,7 @@ def check_mode_run():
 
     before = snapshot()
     # redeploy.yml runs tasks_from: prepare, then tasks_from: activate where needed.
-    steps = {name: "cra-v4" if name in NEW_IN_CHECK_MODE else LIVE_STEP[mode] for name, mode in MODES.items()}
+    steps = {name: (NEW_STEP if name in NEW_IN_CHECK_MODE else LIVE_STEP)[mode] for name, mode in MODES.items()}
     result = ansible_playbook("redeploy.yml", "--check", "--diff", "-e", json.dumps({"node_app_test_steps": steps}))
     needed = {name: activation_needed(name) for name in MODES} if result.returncode == 0 else {}
     return before, result, snapshot(), needed
@@ -136,7 +141,7 @@ def _snapshot(name):
         "set -e; sha256sum /var/lib/node_app/*/state.json /etc/ansible/facts.d/node_app.fact /home/*/*.ecosystem.config.js;"
         "readlink /srv/*/current; ls /srv/*/releases; systemctl show -p MainPID --value pm2-$(ls /home | grep -v deploy).service;"
         "curl -s -m 5 http://127.0.0.1:$(python3 -c 'import json;print(json.load(open(\"/etc/ansible/facts.d/node_app.fact\"))[\"port\"])')/"
-        " | grep -o '<title>[^<]*'"
+        " | grep -o '<title>[^<]*\\|id=.version.>[^<]*'"
     )
     return subprocess.run(["docker", "exec", name, "sh", "-c", script], capture_output=True, text=True, check=False).stdout
 
@@ -152,4 +157,4 @@ def test_check_mode_reports_a_new_source_as_a_change_and_changes_nothing(host, a
         assert counts["changed"] == 0, "check mode with the live source reported changes"
         assert needed[app["host"]] is False
     assert before[app["host"]] and after[app["host"]] == before[app["host"]]
-    assert title(fetch(host, app)[1]) == "cra-app " + LIVE_VERSION[app["node_app_mode"]]
+    assert shows(fetch(host, app)[1], *LIVE[app["node_app_mode"]])
