@@ -31,10 +31,12 @@ hosts() {
 }
 
 # What a container was created from; a different value means it must be recreated.
+# What a container is made from: the image, its published ports and the capabilities below
+# (NET_ADMIN: node_app's firewall), so a lab from an older recipe is recreated.
 recipe_of() {
   local image_id
   image_id=$(docker image inspect --format '{{.Id}}' "$image")
-  echo "$image_id $*" | sha256sum | cut -c1-16
+  echo "$image_id $* caps=SYS_ADMIN,NET_ADMIN" | sha256sum | cut -c1-16
 }
 
 ensure_key() {
@@ -65,7 +67,7 @@ ensure_host() {
     docker run -d --name "$container" --hostname "$name" \
       --network "$network" --network-alias "$name" \
       --label org.proxylab.lab="$prefix" --label org.proxylab.recipe="$recipe" \
-      --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+      --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
       "${publish[@]}" "$image" >/dev/null
   fi

@@ -176,3 +176,11 @@ def test_parents_and_path_under():
     assert filters.node_app_path_under("/var/lib/app/../x", forbidden) == "/var/lib"
     assert filters.node_app_path_under("/usrx/app", forbidden) == ""
     assert filters.node_app_path_under("/srv/etc", forbidden) == ""
+
+
+def test_bad_sources_are_what_is_not_an_address_or_network():
+    good = ["192.0.2.10", "198.51.100.0/24", "198.51.100.7/24", "2001:db8::1", "2001:db8::/64"]
+    assert filters.node_app_bad_sources(good) == []
+    assert filters.node_app_bad_sources(["192.0.2.10", "proxy.lab", "10.0.0.0/33", "", "::1/129"]) == [
+        "proxy.lab", "10.0.0.0/33", "", "::1/129"]
+    assert filters.node_app_bad_sources([]) == []

@@ -48,6 +48,9 @@ BAD_INPUT = [
     # PORT comes from node_app_port (the proxy uses it too); values are never shown, only names.
     ({"node_app_env": {"PORT": "3"}}, "node_app_env must not set PORT (the app's port is node_app_port, which the proxy uses too)"),
     ({"node_app_env": {"API-KEY": "s3cr3t-value"}}, "its names must match ^[A-Za-z_][A-Za-z0-9_]*$; got the names API-KEY"),
+    # The firewall's extra sources are addresses or networks; a name would not resolve in nft anyway.
+    ({"node_app_firewall_allowed_sources": ["192.0.2.10", "monitor.lab"]}, "node_app_firewall_allowed_sources must list IPv4 or IPv6 addresses or networks (CIDR), and node_app_firewall_proxy_group must name an inventory group; got monitor.lab in node_app_firewall_allowed_sources"),
+    ({"node_app_firewall_allowed_sources": ["10.0.0.0/33"]}, "got 10.0.0.0/33 in node_app_firewall_allowed_sources"),
     ({"node_app_release": "v1"}, "node_app_release must be empty, 'previous' or a release id of 12 hex digits"),
     ({"node_app_release": "previous"}, "node_app_release 'previous' (release '') names no release: there is no earlier release on this host."),
     ({"node_app_release": "0123456789ab"}, "node_app_release '0123456789ab' is not a release on this host. Releases on this host, oldest first: none"),
@@ -59,7 +62,7 @@ def host_state(host):
     script = (
         "dpkg-query -W -f '${Package} ${Status}\\n' nodejs npm git acl 2>&1;"
         "getent passwd nodeapp || echo no-user;"
-        "ls -d /srv/* /home/* /usr/local/lib/node_modules/* /etc/systemd/system/pm2-* /var/lib/node_app 2>&1;"
+        "ls -d /srv/* /home/* /usr/local/lib/node_modules/* /etc/systemd/system/pm2-* /etc/systemd/system/node-app-* /var/lib/node_app /etc/node_app 2>&1;"
         "ls -A /root"
     )
     return run(["docker", "exec", host, "sh", "-c", script], check=False).stdout

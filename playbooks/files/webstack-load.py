@@ -3,7 +3,7 @@
 
   webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 10 --clients 4
   webstack-load.py --url https://127.0.0.1/ --host shop.lab --insecure --requests 3 --clients 1
-  webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 60 --assets
+  webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 60 --assets --pause 0.02
 
 Each client keeps one HTTP/1.1 connection open (as a browser does) and sends GET requests one after
 the other for the given time (or until SIGTERM); a failed connection is opened again, and a request
@@ -103,6 +103,8 @@ def run_client(args, deadline, results, lock):
                 outcome, upstream, elapsed, retried, _ = client.get(asset)
                 with lock:
                     results["asset"].append((outcome, upstream, elapsed, retried))
+        if args.pause:
+            STOP.wait(args.pause)
 
 
 def percentile(sorted_values, fraction):
@@ -140,6 +142,7 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--requests", type=int, default=0, help="stop after about this many pages (0: no limit)")
     parser.add_argument("--assets", action="store_true", help="fetch the /static/ assets each page names")
+    parser.add_argument("--pause", type=float, default=0, help="seconds each client waits between pages (steady, not maximal, load)")
     parser.add_argument("--timeout", type=float, default=10, help="seconds a client waits for an answer")
     parser.add_argument("--insecure", action="store_true", help="do not check the TLS certificate")
     args = parser.parse_args()

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import posixpath
 
@@ -120,6 +121,17 @@ def node_app_path_under(path, prefixes):
     return ""
 
 
+def node_app_bad_sources(sources):
+    """The entries of a list that are not an IPv4 or IPv6 address or network (CIDR)."""
+    bad = []
+    for source in sources or []:
+        try:
+            ipaddress.ip_network(str(source), strict=False)
+        except ValueError:
+            bad.append(source)
+    return bad
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -127,4 +139,5 @@ class FilterModule:
             "node_app_prune": node_app_prune,
             "node_app_parents": node_app_parents,
             "node_app_path_under": node_app_path_under,
+            "node_app_bad_sources": node_app_bad_sources,
         }

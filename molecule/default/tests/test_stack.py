@@ -71,6 +71,16 @@ def test_the_apps_run_as_an_unprivileged_user():
         assert owners and "root" not in owners, owners
 
 
+def test_the_app_port_answers_the_proxy_only(host):
+    # node_app's firewall: the proxy reaches the app servers, another app server gets a TCP reset.
+    for name in APPS:
+        assert host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 http://{name}:3000/") == "200"
+    refused = app_host("default-app2").run("curl -s -o /dev/null --max-time 5 http://default-app1:3000/")
+    assert refused.rc == 7, (refused.rc, refused.stderr)
+    # SSH and everything else on the app server stay open to any host.
+    assert app_host("default-app2").run("bash -c 'exec 3<>/dev/tcp/default-app1/22'").rc == 0
+
+
 def test_one_app_server_down_costs_no_request(host, all_apps_up):
     app_host("default-app1").run_test(f"systemctl stop {app_service('default-app1')}")
     results = [request(host) for _ in range(30)]

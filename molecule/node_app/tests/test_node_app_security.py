@@ -121,3 +121,20 @@ def test_the_app_still_sees_the_secret(host, app, attack):
             if "=" in line
         )
     assert environ["NODE_APP_TEST_SECRET"] == app["node_app_test_secret"]
+
+
+def test_the_app_port_answers_loopback_but_not_other_hosts(host, app):
+    # No proxy group in this scenario: only loopback may connect. Another host of the scenario gets a
+    # TCP reset on the app's port (curl: connection refused), while SSH on the same host stays open.
+    name = app["host"]
+    assert fetch(host, app)[0] == "200"
+    # The app listens on every address: a refusal from outside is the firewall's.
+    listening = sh(name, f"ss -Htln 'sport = :{app['node_app_port']}'").stdout
+    assert "0.0.0.0:" in listening or "*:" in listening or "[::]:" in listening, listening
+    neighbour = next(other for other in HOSTS if other != name)
+    refused = sh(neighbour, f"curl -s -o /dev/null --max-time 5 http://{name}:{app['node_app_port']}/")
+    assert refused.returncode == 7, (refused.returncode, refused.stderr)
+    assert sh(neighbour, f"bash -c 'exec 3<>/dev/tcp/{name}/22'").returncode == 0
+    # The rules are a table of the app's own: what else is in nftables is not ours to touch.
+    table = sh(name, "nft list tables").stdout.split()
+    assert f"node_app_{app['node_app_name'].replace('-', '_').replace('.', '_')}" in table, table

@@ -1,0 +1,178 @@
+"""Changes to the whole stack under steady load through the proxy, as users make them: site.yml in
+check mode, a rolling deploy of a new release, a release that does not serve, rollback.yml.
+
+Converge deployed hello-app 1.0.0 in static mode (a page naming a hashed bundle, as Create React App
+builds it). The tests run in order and tell one story: 1.0.0 -> 2.0.0 -> a broken release refused ->
+rollback to 1.0.0, which leaves the stack as converge made it for the tests after these. During each
+change a browser-like load (webstack-load.py --assets: every page, then every asset it names) runs
+from the controller through the proxy, and every answer other than 200 counts as failed."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+
+testinfra_hosts = ["ansible://default-proxy"]
+
+PROJECT = Path(__file__).resolve().parents[3]
+FIXTURES = PROJECT / "tests" / "fixtures"
+LOAD_SCRIPT = PROJECT / "playbooks" / "files" / "webstack-load.py"
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+REPORTS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "deploy-reports"
+DOMAIN = "dumbflix.lab"
+APPS = ("default-app1", "default-app2")
+BUNDLE = re.compile(r'src="(/static/js/main\.[0-9a-f]+\.js)"')
+
+
+def app_host(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}", sudo=True)
+
+
+def facts(name):
+    """ansible_local.node_app of an app server: the live release, the one before, the failed ones."""
+    return json.loads(app_host(name).check_output("cat /etc/ansible/facts.d/node_app.fact"))
+
+
+def page_on(name, path="/"):
+    """Status and body of the app server's own answer (its port, not through the proxy)."""
+    result = app_host(name).run(f"curl -s -m 10 -w '\\n%{{http_code}}' http://127.0.0.1:3000{path}")
+    body, _, status = result.stdout.rpartition("\n")
+    return status, body
+
+
+def version_of(body):
+    found = re.search(r'<span id="version">([^<]+)</span>', body)
+    return found.group(1) if found else None
+
+
+def playbook(name, *args):
+    """ansible-playbook of the collection against this scenario's inventory, from the controller."""
+    tool = Path(sys.executable).parent / "ansible-playbook"
+    return subprocess.run(
+        [str(tool if tool.exists() else "ansible-playbook"), "-i", os.path.dirname(INVENTORY),
+         str(PROJECT / "playbooks" / name), *args],
+        capture_output=True, text=True, timeout=900, check=False,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+
+
+def recap(result):
+    """Host -> {ok, changed, failed, ...} from the PLAY RECAP of a run."""
+    return {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+            for m in re.finditer(r"^(\S+)\s+: (ok=.*)$", result.stdout, re.M)}
+
+
+class Load:
+    """Steady browser-like load through the proxy while a change runs; the report counts every answer."""
+
+    def __init__(self, host, label):
+        self.label = label
+        address = subprocess.run(
+            ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "default-proxy"],
+            capture_output=True, text=True, check=True).stdout.strip()
+        # Bounded: 4 clients, 10 ms between pages, at most 15 minutes.
+        self.process = subprocess.Popen(
+            [sys.executable, str(LOAD_SCRIPT), "--url", f"http://{address}/", "--host", DOMAIN, "--assets",
+             "--clients", "4", "--pause", "0.01", "--seconds", "900"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=60)
+        assert self.process.returncode == 0, err
+        report = json.loads(out)
+        REPORTS.mkdir(parents=True, exist_ok=True)
+        (REPORTS / f"{self.label}.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        print(self.label, json.dumps(report, sort_keys=True))
+        return report
+
+
+def assert_nothing_failed(report):
+    assert report["requests"] > 100 and report["assets"]["requests"] >= report["ok"], report
+    assert report["failed"] == 0, report
+    assert report["assets"]["failed"] == 0, report["assets"]
+
+
+def out_of_rotation(host):
+    """Servers the proxy holds out of rotation, with the reasons."""
+    servers = json.loads(host.check_output("nginx-proxy-rotation status --json"))["servers"]
+    return {address: reasons for address, reasons in servers.items() if reasons}
+
+
+@pytest.fixture(scope="module")
+def first():
+    """What converge left: release 1.0.0 live everywhere, and the bundle its page names."""
+    live = {name: facts(name)["release"] for name in APPS}
+    status, body = page_on(APPS[0])
+    assert status == "200" and version_of(body) == "1.0.0", body
+    return {"releases": live, "bundle": BUNDLE.search(body).group(1)}
+
+
+def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothing(host, first):
+    result = playbook("site.yml", "--check", "--diff", "-e", f"node_app_src={FIXTURES / 'hello-app-v2'}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    changed = recap(result)
+    assert all(changed[name]["changed"] > 0 for name in APPS), changed
+    for name in APPS:
+        assert facts(name)["release"] == first["releases"][name]
+        assert version_of(page_on(name)[1]) == "1.0.0"
+    live = playbook("site.yml", "--check")
+    assert live.returncode == 0, live.stdout[-3000:]
+    assert {name: counts["changed"] for name, counts in recap(live).items()} == dict.fromkeys(APPS + ("default-proxy",), 0)
+
+
+def test_a_rolling_deploy_fails_no_page_and_no_asset(host, first):
+    load = Load(host, "deploy-2.0.0")
+    result = playbook("site.yml", "-e", f"node_app_src={FIXTURES / 'hello-app-v2'}")
+    report = load.stop()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_nothing_failed(report)
+    # Both servers answered during the deploy, and each was out of rotation while it switched.
+    assert len(report["upstreams"]) == 2, report["upstreams"]
+    for name in APPS:
+        status, body = page_on(name)
+        assert status == "200" and version_of(body) == "2.0.0", body
+        # A browser still on the 1.0.0 page gets its bundle from any server.
+        assert page_on(name, first["bundle"])[0] == "200"
+        assert facts(name)["previous_release"] == first["releases"][name]
+    assert out_of_rotation(host) == {}
+
+
+def test_a_release_that_does_not_serve_is_refused_on_the_first_server(host, first):
+    before = {name: facts(name)["release"] for name in APPS}
+    load = Load(host, "deploy-broken")
+    result = playbook("site.yml", "-e", f"node_app_src={FIXTURES / 'hello-app-broken'}")
+    report = load.stop()
+    assert result.returncode != 0
+    assert_nothing_failed(report)
+    refused = facts(APPS[0])
+    assert refused["release"] == before[APPS[0]]
+    assert len(refused["failed_releases"]) == 1, refused
+    # The play says which release failed, that it failed its health gate, and that it was rolled back.
+    broken = refused["failed_releases"][0]
+    assert re.search(rf"Release {broken} .*failed the\s+health gate", result.stdout), result.stdout[-3000:]
+    assert "Rolled back" in result.stdout
+    # The second server was never touched.
+    untouched = facts(APPS[1])
+    assert untouched["release"] == before[APPS[1]] and broken not in untouched["releases"], untouched
+    assert recap(result).get(APPS[1], {}).get("changed", 0) == 0
+    for name in APPS:
+        assert version_of(page_on(name)[1]) == "2.0.0"
+    assert out_of_rotation(host) == {}
+
+
+def test_rollback_takes_every_server_back_one_release(host, first):
+    load = Load(host, "rollback")
+    result = playbook("rollback.yml")
+    report = load.stop()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_nothing_failed(report)
+    for name in APPS:
+        assert facts(name)["release"] == first["releases"][name]
+        assert version_of(page_on(name)[1]) == "1.0.0"
+    assert out_of_rotation(host) == {}
