@@ -34,7 +34,9 @@ def test_node_app_env_is_not_logged_by_the_argument_check():
 def test_readme_lists_every_variable_with_its_default():
     readme = (ROLE / "README.md").read_text()
     for name, value in DEFAULTS.items():
-        shown = "{}" if value == {} else '""' if value == "" else str(value)
+        # As YAML writes it: true, [], {}, "".
+        shown = str(value).lower() if isinstance(value, bool) else "{}" if value == {} else "[]" if value == [] \
+            else '""' if value == "" else str(value)
         assert re.search(r"^\| `%s` \| `%s` \|" % (re.escape(name), re.escape(shown)), readme, re.M), name
 
 
