@@ -42,10 +42,11 @@ engine:
 images: engine
 	scripts/build-images.sh
 
-# APP_SRC=<dir> deploys a local checkout instead of dumbflix-frontend from git.
+# APP_SRC=<dir> deploys a local checkout instead of dumbflix-frontend from git; APP_MODE=static
+# builds it and serves the build.
 lab: venv engine
 	scripts/lab.sh up
-	APP_SRC="$(APP_SRC)" LAB_DOMAIN="$(LAB_DOMAIN)" scripts/lab-deploy.sh
+	APP_SRC="$(APP_SRC)" APP_MODE="$(APP_MODE)" LAB_DOMAIN="$(LAB_DOMAIN)" scripts/lab-deploy.sh
 
 failover: venv
 	ansible-playbook playbooks/failover_check.yml -i inventories/lab -e failover_from_controller=true \
@@ -71,8 +72,9 @@ lint: venv
 pytest: venv images
 	pytest -v tests
 
+# Every scenario, as `molecule test -s <name>`, in two lanes at once (scripts/molecule-lanes.sh).
 molecule: venv images
-	molecule test --all
+	scripts/molecule-lanes.sh
 
 # pytest runs last so that its summary closes the output.
 test: lint molecule pytest

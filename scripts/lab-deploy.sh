@@ -6,6 +6,7 @@
 #   otherwise       dumbflix-frontend from its git repository (the role's default), when the lab
 #                   hosts can reach it; when they cannot (an offline machine), the bundled demo app,
 #                   labelled as the demo on its page and here, so the lab still works.
+# APP_MODE=static   build the app and serve the build (node_app_mode; default: start, the dev server)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +38,10 @@ else
   banner="proxylab demo app: $repo_url could not be reached, so the lab serves this demo instead"
   extra_vars+=(-e "{\"node_app_src\": \"$demo_src\", \"node_app_env\": {\"APP_BANNER\": \"$banner\"}}")
   what="the bundled DEMO app (not dumbflix-frontend)"
+fi
+
+if [ -n "${APP_MODE:-}" ]; then
+  extra_vars+=(-e "node_app_mode=$APP_MODE")
 fi
 
 ansible-playbook site.yml -i inventories/lab "${extra_vars[@]}"
