@@ -72,12 +72,14 @@ lint: venv
 pytest: venv images
 	pytest -v tests
 
-# Every scenario, as `molecule test -s <name>`, in two lanes at once (scripts/molecule-lanes.sh).
+# Every scenario, as `molecule test -s <name>`, in two lanes at once (scripts/test-lanes.sh).
 molecule: venv images
-	scripts/molecule-lanes.sh
+	scripts/test-lanes.sh
 
-# pytest runs last so that its summary closes the output.
-test: lint molecule pytest
+# Lint first (it takes a minute and fails fast), then the molecule scenarios and pytest in two
+# lanes of about the same length.
+test: lint images
+	scripts/test-lanes.sh "node_app pytest" "default nginx_proxy"
 
 build: venv
 	ansible-galaxy collection build --force .

@@ -66,9 +66,14 @@ def test_both_app_servers_serve(host):
 
 
 def test_the_apps_run_as_an_unprivileged_user():
+    # Whatever the mode runs (npm start, PM2's static server), the process listening on the app's
+    # port and every process of its tree belong to the app's user.
     for name in APPS:
-        owners = app_host(name).check_output("ps -o user= -C node | sort -u").split()
-        assert owners and "root" not in owners, owners
+        app = app_host(name)
+        listeners = re.findall(r"pid=(\d+)", app.check_output("ss -Htlnp 'sport = :3000'"))
+        assert listeners, "nothing listens on port 3000"
+        owners = set(app.check_output(f"ps -o user= -p {','.join(listeners)}").split())
+        assert owners == {"nodeapp"}, owners
 
 
 def test_the_app_port_answers_the_proxy_only(host):

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Run test jobs in lanes at once: each argument is one lane, a space-separated list of jobs run one
+# after the other; a job is a molecule scenario (`molecule test -s <name>`) or `pytest` (`pytest -v
+# tests`). Without arguments: every molecule scenario, node_app (the longest) in one lane, the others
+# in a second. Much of a scenario's time is spent waiting (package downloads, health gates, load
+# windows), so two lanes finish well before one.
+#
+#   scripts/test-lanes.sh                                   # every molecule scenario
+#   scripts/test-lanes.sh "node_app pytest" "default nginx_proxy"
+#
+# Each job's output goes to .cache/test-lanes/<job>.log and is printed, in one block, when the job
+# ends; the exit status is non-zero when any job failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+logs=.cache/test-lanes
+mkdir -p "$logs"
+: >"$logs/summary"
+
+lanes=("$@")
+if [ ${#lanes[@]} -eq 0 ]; then
+  others=()
+  for dir in molecule/*/; do
+    name=$(basename "$dir")
+    [ -f "$dir/molecule.yml" ] && [ "$name" != node_app ] && others+=("$name")
+  done
+  lanes=("node_app" "${others[*]}")
+fi
+# A scenario that no lane names still runs: it joins the last lane.
+for dir in molecule/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/molecule.yml" ] || continue
+  [[ " ${lanes[*]} " == *" $name "* ]] || lanes[-1]+=" $name"
+done
+
+run_job() {
+  if [ "$1" = pytest ]; then
+    pytest -v tests
+  else
+    molecule test -s "$1"
+  fi
+}
+
+run_lane() {
+  local status=0 job started result
+  for job in $1; do
+    started=$SECONDS
+    if run_job "$job" >"$logs/$job.log" 2>&1; then result=passed; else result=FAILED; status=1; fi
+    {
+      printf '\n===== %s: %s in %d s =====\n' "$job" "$result" $((SECONDS - started))
+      cat "$logs/$job.log"
+      printf '===== end of %s: %s =====\n' "$job" "$result"
+    } | flock "$logs/.print" cat
+    printf 'test-lanes: %-12s %s in %d s\n' "$job" "$result" $((SECONDS - started)) >>"$logs/summary"
+  done
+  return $status
+}
+
+pids=()
+for lane in "${lanes[@]}"; do
+  echo "test-lanes: lane: $lane (logs in $logs/)"
+  run_lane "$lane" &
+  pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || status=1
+done
+cat "$logs/summary"
+exit $status
