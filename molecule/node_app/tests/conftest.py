@@ -38,6 +38,21 @@ def app_processes(host, app):
     return [p for p in json.loads(listing) if p["name"] == app["node_app_name"]]
 
 
+def app_environment(host, app):
+    """The environment the app's (first) process runs with."""
+    process = app_processes(host, app)[0]
+    if process["pm2_env"]["exec_mode"] == "cluster_mode":
+        # Cluster workers get their environment from PM2 over IPC, after exec: ask PM2.
+        return process["pm2_env"]["env"]
+    return dict(
+        line.split("=", 1)
+        for line in host.check_output(
+            "sudo -u %s cat /proc/%s/environ | tr '\\0' '\\n'", app["node_app_user"], str(process["pid"])
+        ).splitlines()
+        if "=" in line
+    )
+
+
 def fetch(host, app, path="/"):
     """Status and body of http://127.0.0.1:<port><path> from inside the host."""
     result = host.run("curl -s -m 10 -w '\\n%%{http_code}' http://127.0.0.1:%s%s", str(app["node_app_port"]), path)

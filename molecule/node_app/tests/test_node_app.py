@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import LIVE, app_processes, facts, fetch, listener_pid, owner_of, pm2, shows, wait_until
+from conftest import LIVE, app_environment, app_processes, facts, fetch, listener_pid, owner_of, pm2, shows, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +66,7 @@ def test_static_mode_serves_the_build_and_start_mode_the_dev_server(host, app, l
 
 
 def test_app_environment_holds_the_defaults_and_node_app_env(host, app):
-    process = app_processes(host, app)[0]
-    if process["pm2_env"]["exec_mode"] == "cluster_mode":
-        # Cluster workers get their environment from PM2 over IPC, after exec: ask PM2.
-        environ = process["pm2_env"]["env"]
-    else:
-        environ = dict(
-            line.split("=", 1)
-            for line in host.check_output(
-                "sudo -u %s cat /proc/%s/environ | tr '\\0' '\\n'", app["node_app_user"], str(process["pid"])
-            ).splitlines()
-            if "=" in line
-        )
+    environ = app_environment(host, app)
     assert environ["PORT"] == str(app["node_app_port"])
     assert environ["BROWSER"] == "none"
     # The dev server quits when its stdin closes unless CI is set; the static server needs no CI.

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import activation_needed, ansible_playbook, app_processes, facts, fetch, shows, state
+from conftest import activation_needed, ansible_playbook, app_environment, facts, fetch, shows, state
 
 HOSTS = ("node-app-deb12-start", "node-app-deb12-static", "node-app-deb13-start", "node-app-deb13-static")
 # hello-app is enough here (its npm ci takes a second): what matters is what root does around it.
@@ -109,17 +109,7 @@ def test_files_holding_the_secret_are_unreadable_by_other_users(host, app, attac
 
 
 def test_the_app_still_sees_the_secret(host, app, attack):
-    process = app_processes(host, app)[0]
-    if process["pm2_env"]["exec_mode"] == "cluster_mode":
-        environ = process["pm2_env"]["env"]
-    else:
-        environ = dict(
-            line.split("=", 1)
-            for line in host.check_output(
-                "sudo -u %s cat /proc/%s/environ | tr '\\0' '\\n'", app["node_app_user"], str(process["pid"])
-            ).splitlines()
-            if "=" in line
-        )
+    environ = app_environment(host, app)
     assert environ["NODE_APP_TEST_SECRET"] == app["node_app_test_secret"]
 
 
