@@ -9,9 +9,11 @@ Each client keeps one HTTP/1.1 connection open (as a browser does) and sends GET
 the other for the given time (or until SIGTERM); a failed connection is opened again, and a request
 that a reused connection lost before any answer is sent once more, as browsers do. With --assets a
 client behaves like a browser loading a single-page app: after each page it fetches the assets the
-page names (/static/...), so an asset the page names but no server has any more counts as failed.
-It prints one JSON object: the number of requests, the statuses, the failures (any answer other than
-200, and transport errors), which upstream server answered (the X-Upstream header, when the proxy
+page names (/static/...), so an asset the page names but no server has any more counts as failed:
+a 404, or the page itself in its place (a single-page app's fallback answers unknown paths with
+index.html and 200; a browser refuses that HTML as a script or a style sheet), counted as the
+status "200 text/html". It prints one JSON object: the number of requests, the statuses, the
+failures (any answer other than 200, and transport errors), which upstream server answered (the X-Upstream header, when the proxy
 sends it) and the latency percentiles in milliseconds; with --assets, the same for the assets.
 """
 
@@ -60,7 +62,7 @@ class Client:
             return connection
         return http.client.HTTPConnection(url.hostname, url.port or 80, timeout=args.timeout)
 
-    def get(self, path):
+    def get(self, path, asset=False):
         """(outcome, upstream, milliseconds, retried, body) of one GET."""
         started, retried = time.monotonic(), False
         while True:
@@ -74,7 +76,10 @@ class Client:
                 if response.getheader("Connection", "").lower() == "close":
                     self._drop()
                 upstream = (response.getheader("X-Upstream") or "-").split(", ")[-1]
-                return str(response.status), upstream, (time.monotonic() - started) * 1000, retried, body
+                outcome = str(response.status)
+                if asset and outcome == "200" and response.getheader("Content-Type", "").startswith("text/html"):
+                    outcome = "200 text/html"
+                return outcome, upstream, (time.monotonic() - started) * 1000, retried, body
             except Exception as error:  # noqa: BLE001 (every transport error is a failed request)
                 reused = self.reused
                 self._drop()
@@ -100,7 +105,7 @@ def run_client(args, deadline, results, lock):
             results["page"].append((outcome, upstream, elapsed, retried))
         if args.assets and outcome == "200":
             for asset in dict.fromkeys(_ASSET.findall(body.decode("utf-8", "replace"))):
-                outcome, upstream, elapsed, retried, _ = client.get(asset)
+                outcome, upstream, elapsed, retried, _ = client.get(asset, asset=True)
                 with lock:
                     results["asset"].append((outcome, upstream, elapsed, retried))
         if args.pause:

@@ -29,6 +29,8 @@ REPORTS = PROJECT / ".cache" / "deploy-reports"
 DOMAIN = "dumbflix.lab"
 APPS = ("default-app1", "default-app2")
 BUNDLE = re.compile(r'src="(/static/js/main\.[0-9a-f]+\.js)"')
+# The bundle's content, as tests/fixtures/hello-app/build.js writes it.
+BUNDLE_OF = "document.title += ' (bundle {})';"
 
 
 def app_host(name):
@@ -45,6 +47,12 @@ def page_on(name, path="/"):
     result = app_host(name).run(f"curl -s -m 10 -w '\\n%{{http_code}}' http://127.0.0.1:3000{path}")
     body, _, status = result.stdout.rpartition("\n")
     return status, body
+
+
+def asset_on(name, path):
+    """Status and content of an asset on the app server's own port."""
+    status, body = page_on(name, path)
+    return status, body.strip()
 
 
 def version_of(body):
@@ -136,8 +144,8 @@ def test_a_rolling_deploy_fails_no_page_and_no_asset(host, first):
     for name in APPS:
         status, body = page_on(name)
         assert status == "200" and version_of(body) == "2.0.0", body
-        # A browser still on the 1.0.0 page gets its bundle from any server.
-        assert page_on(name, first["bundle"])[0] == "200"
+        # A browser still on the 1.0.0 page gets its bundle from any server (not the page in its place).
+        assert asset_on(name, first["bundle"]) == ("200", BUNDLE_OF.format("1.0.0")), name
         assert facts(name)["previous_release"] == first["releases"][name]
     assert out_of_rotation(host) == {}
 
@@ -169,6 +177,8 @@ def test_a_release_that_does_not_serve_is_refused_on_the_first_server(host, firs
 
 
 def test_rollback_takes_every_server_back_one_release(host, first):
+    live_bundle = BUNDLE.search(page_on(APPS[0])[1]).group(1)
+    assert live_bundle != first["bundle"]
     load = Load(host, "rollback")
     result = playbook("rollback.yml")
     report = load.stop()
@@ -177,4 +187,6 @@ def test_rollback_takes_every_server_back_one_release(host, first):
     for name in APPS:
         assert facts(name)["release"] == first["releases"][name]
         assert version_of(page_on(name)[1]) == "1.0.0"
+        # A browser still on the 2.0.0 page gets its bundle from a server already rolled back.
+        assert asset_on(name, live_bundle) == ("200", BUNDLE_OF.format("2.0.0")), name
     assert out_of_rotation(host) == {}

@@ -1,0 +1,58 @@
+"""playbooks/files/webstack-load.py against a small single-page-app server on loopback: it counts
+an asset that no longer exists as failed, whether the server answers 404 or falls back to the page
+(what PM2's static server does for unknown paths in single-page-app mode)."""
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+LOAD_SCRIPT = Path(__file__).resolve().parents[1] / "playbooks" / "files" / "webstack-load.py"
+PAGE = (b'<!doctype html><html><head><script defer src="/static/js/main.kept.js"></script>'
+        b'<link href="/static/css/main.gone.css" rel="stylesheet"></head><body></body></html>')
+
+
+def spa_server(missing_asset_status):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 (the name http.server calls)
+            if self.path == "/static/js/main.kept.js":
+                status, kind, body = 200, "application/javascript", b"document.title += '!';"
+            elif self.path.startswith("/static/") and missing_asset_status == 404:
+                status, kind, body = 404, "text/html", b"404 Not Found"
+            else:
+                status, kind, body = 200, "text/html", PAGE
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize(("missing_asset_status", "counted_as"), [(404, "404"), (200, "200 text/html")])
+def test_an_asset_the_page_names_but_the_server_lacks_counts_as_failed(missing_asset_status, counted_as):
+    server = spa_server(missing_asset_status)
+    try:
+        result = subprocess.run(
+            [sys.executable, str(LOAD_SCRIPT), "--url", f"http://127.0.0.1:{server.server_port}/", "--host", "spa.test",
+             "--assets", "--requests", "5", "--clients", "1", "--seconds", "20"],
+            capture_output=True, text=True, timeout=60, check=True)
+    finally:
+        server.shutdown()
+    report = json.loads(result.stdout)
+    assert report["requests"] == 5 and report["failed"] == 0, report
+    assert report["assets"]["requests"] == 10, report["assets"]
+    assert report["assets"]["statuses"] == {"200": 5, counted_as: 5}, report["assets"]
+    assert report["assets"]["failed"] == 5, report["assets"]
