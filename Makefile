@@ -16,7 +16,7 @@ export LAB_HTTP_PORT ?= 8080
 export LAB_HTTPS_PORT ?= 8443
 LAB_DOMAIN ?= dumbflix.lab
 
-.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint pytest molecule test build clean
+.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint pytest molecule test build docs clean
 
 help:
 	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it"
@@ -27,6 +27,7 @@ help:
 	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
 	@echo "make lint      yamllint + ansible-lint (production profile)"
 	@echo "make build     build the collection tarball"
+	@echo "make docs      write the roles' variable tables from their argument specs"
 
 venv: $(VENV)/.installed
 
@@ -80,6 +81,10 @@ molecule: venv images
 # lanes of about the same length.
 test: lint images
 	scripts/test-lanes.sh "node_app pytest" "default nginx_proxy"
+
+# The variable tables of the roles' READMEs, from meta/argument_specs.yml.
+docs: venv
+	$(BIN)/python scripts/role-docs.py
 
 build: venv
 	ansible-galaxy collection build --force .

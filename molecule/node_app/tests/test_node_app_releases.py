@@ -79,7 +79,7 @@ def test_node_modules_are_copied_when_only_the_version_changed(host, app):
         assert info["deps"] == books["info"][cra[1]]["deps"], version
 
 
-def test_assets_of_the_release_before_are_carried_and_do_not_pile_up(host, app):
+def test_assets_are_carried_between_releases_and_do_not_pile_up(host, app):
     if app["node_app_mode"] != "static":
         pytest.skip("assets are carried in static mode only; this host runs the dev server")
     books = state(host, app)
@@ -104,6 +104,11 @@ def test_assets_of_the_release_before_are_carried_and_do_not_pile_up(host, app):
     # 3.0.0 holds 2.0.0's own assets, but not what 2.0.0 carried from 1.0.0.
     assert own(2) - own(3) <= files(3)
     assert not (old - own(3)) & files(3)
+    # And the other way: 2.0.0, live again after the rollback from 3.0.0, holds 3.0.0's own assets
+    # (a page of 3.0.0 still finds its bundles).
+    newer = own(3) - own(2)
+    assert any(a.startswith("static/js/main.") for a in newer), newer
+    assert newer <= files(2)
 
 
 def test_the_layout_of_node_app_0_1_0_was_taken_over(host, app):
