@@ -69,6 +69,7 @@ lab-down: engine
 lint: venv
 	yamllint --strict .
 	ansible-lint
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 pytest: venv images
 	pytest -v tests
