@@ -7,6 +7,11 @@
 #                   hosts can reach it; when they cannot (an offline machine), the bundled demo app,
 #                   labelled as the demo on its page and here, so the lab still works.
 # APP_MODE=static   build the app and serve the build (node_app_mode; default: start, the dev server)
+# LAB_DOMAIN=<name> the site's domain (nginx_proxy_domain; default: dumbflix.lab)
+#
+# The choice is written to the lab's inventory (inventories/lab/group_vars/lab/deployed.yml, not in
+# git), so a plain `ansible-playbook site.yml -i inventories/lab`, `make rollback`, `make hosts`
+# and `make failover` all work on what `make lab` deployed, online or offline.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,8 +21,7 @@ repo_url=${APP_REPO:-https://github.com/dumbwaysdev/dumbflix-frontend.git}
 demo_src="$repo_root/tests/fixtures/hello-app"
 domain=${LAB_DOMAIN:-dumbflix.lab}
 http_port=${LAB_HTTP_PORT:-8080}
-extra_vars=()
-
+deployed=inventories/lab/group_vars/lab/deployed.yml
 log() { printf 'lab: %s\n' "$*" >&2; }
 
 if [ -n "${APP_SRC:-}" ]; then
@@ -26,25 +30,45 @@ if [ -n "${APP_SRC:-}" ]; then
     exit 1
   fi
   app_src=$(cd "$APP_SRC" && pwd)
-  extra_vars+=(-e "node_app_src=$app_src")
+  lab_vars=(node_app_src "$app_src")
   what="your local checkout $app_src"
 elif docker exec "$prefix-app1" curl -sSf --max-time 10 -o /dev/null \
     "$repo_url/info/refs?service=git-upload-pack" 2>/dev/null; then
-  extra_vars+=(-e "node_app_repo=$repo_url")
+  lab_vars=(node_app_repo "$repo_url")
   what="dumbflix-frontend from $repo_url"
 else
   log "$repo_url cannot be reached from the lab hosts (is this machine offline?)."
   log "Deploying the bundled DEMO app ($demo_src) instead; use APP_SRC=<dir> to deploy a checkout of your own."
   banner="proxylab demo app: $repo_url could not be reached, so the lab serves this demo instead"
-  extra_vars+=(-e "{\"node_app_src\": \"$demo_src\", \"node_app_env\": {\"APP_BANNER\": \"$banner\"}}")
+  lab_vars=(node_app_src "$demo_src" node_app_env.APP_BANNER "$banner")
   what="the bundled DEMO app (not dumbflix-frontend)"
 fi
 
 if [ -n "${APP_MODE:-}" ]; then
-  extra_vars+=(-e "node_app_mode=$APP_MODE")
+  lab_vars+=(node_app_mode "$APP_MODE")
 fi
+lab_vars+=(nginx_proxy_domain "$domain")
 
-ansible-playbook site.yml -i inventories/lab "${extra_vars[@]}"
+# YAML written by Python (PyYAML comes with Ansible), so any path or banner is quoted right.
+python3 - "$deployed" "${lab_vars[@]}" <<'PY'
+import sys
+import yaml
+
+path, pairs = sys.argv[1], sys.argv[2:]
+values = {}
+for name, value in zip(pairs[::2], pairs[1::2]):
+    *parents, leaf = name.split(".")
+    target = values
+    for parent in parents:
+        target = target.setdefault(parent, {})
+    target[leaf] = value
+with open(path, "w") as out:
+    out.write("---\n# Written by `make lab` (scripts/lab-deploy.sh): what the lab deploys. Not in git.\n")
+    yaml.safe_dump(values, out, default_flow_style=False, sort_keys=True)
+PY
+log "what the lab deploys is recorded in $deployed"
+
+ansible-playbook site.yml -i inventories/lab
 
 cat <<MSG
 
