@@ -3,10 +3,10 @@
 # after the other; a job is a molecule scenario (`molecule test -s <name>`) or `pytest` (`pytest -v
 # tests`). Without arguments: every molecule scenario, node_app (the longest) in one lane, the others
 # in a second. Much of a scenario's time is spent waiting (package downloads, health gates, load
-# windows), so two lanes finish well before one.
+# windows), so lanes at once finish well before one.
 #
 #   scripts/test-lanes.sh                                   # every molecule scenario
-#   scripts/test-lanes.sh "node_app pytest" "default nginx_proxy"
+#   scripts/test-lanes.sh "node_app" "default" "nginx_proxy pytest"
 #
 # Each job's output goes to .cache/test-lanes/<job>.log and is printed, in one block, when the job
 # ends; the exit status is non-zero when any job failed.
