@@ -13,8 +13,9 @@ page names (/static/...), so an asset the page names but no server has any more 
 a 404, or the page itself in its place (a single-page app's fallback answers unknown paths with
 index.html and 200; a browser refuses that HTML as a script or a style sheet), counted as the
 status "200 text/html". It prints one JSON object: the number of requests, the statuses, the
-failures (any answer other than 200, and transport errors), which upstream server answered (the X-Upstream header, when the proxy
-sends it) and the latency percentiles in milliseconds; with --assets, the same for the assets.
+failures (any answer other than 200, and transport errors), which upstream server answered (the
+X-Upstream header, when the proxy sends it) and the latency percentiles in milliseconds; with
+--assets, the same for the assets.
 """
 
 import argparse
