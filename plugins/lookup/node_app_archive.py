@@ -7,6 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: node_app_archive
 author: proxylab.webstack maintainers
+version_added: "0.2.0"
 short_description: Pack a directory on the controller into a deterministic, cached tar.gz
 description:
   - Packs a directory of the controller into a gzip-compressed tar archive whose bytes depend only
