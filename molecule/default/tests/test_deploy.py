@@ -8,45 +8,34 @@ change a browser-like load (webstack-load.py --assets: every page, then every as
 from the controller through the proxy, and every answer other than 200 counts as failed."""
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-import testinfra
+
+from conftest import APPS, DOMAIN, app_host
+from helpers import FIXTURES, REPO_ROOT, container_address, http_get, molecule_playbook, node_app_facts, recap
 
 testinfra_hosts = ["ansible://default-proxy"]
 
-PROJECT = Path(__file__).resolve().parents[3]
-FIXTURES = PROJECT / "tests" / "fixtures"
-LOAD_SCRIPT = PROJECT / "playbooks" / "files" / "webstack-load.py"
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+LOAD_SCRIPT = REPO_ROOT / "playbooks" / "files" / "webstack-load.py"
 # The load reports stay after the scenario's instances are gone, for a look at the latencies.
-REPORTS = PROJECT / ".cache" / "deploy-reports"
-DOMAIN = "dumbflix.lab"
-APPS = ("default-app1", "default-app2")
+REPORTS = REPO_ROOT / ".cache" / "deploy-reports"
 BUNDLE = re.compile(r'src="(/static/js/main\.[0-9a-f]+\.js)"')
 # The bundle's content, as tests/fixtures/hello-app/build.js writes it.
 BUNDLE_OF = "document.title += ' (bundle {})';"
 
 
-def app_host(name):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}", sudo=True)
-
-
 def facts(name):
     """ansible_local.node_app of an app server: the live release, the one before, the failed ones."""
-    return json.loads(app_host(name).check_output("cat /etc/ansible/facts.d/node_app.fact"))
+    return node_app_facts(app_host(name))
 
 
 def page_on(name, path="/"):
     """Status and body of the app server's own answer (its port, not through the proxy)."""
-    result = app_host(name).run(f"curl -s -m 10 -w '\\n%{{http_code}}' http://127.0.0.1:3000{path}")
-    body, _, status = result.stdout.rpartition("\n")
-    return status, body
+    return http_get(app_host(name), 3000, path)
 
 
 def asset_on(name, path):
@@ -62,18 +51,7 @@ def version_of(body):
 
 def playbook(name, *args):
     """ansible-playbook of the collection against this scenario's inventory, from the controller."""
-    tool = Path(sys.executable).parent / "ansible-playbook"
-    return subprocess.run(
-        [str(tool if tool.exists() else "ansible-playbook"), "-i", os.path.dirname(INVENTORY),
-         str(PROJECT / "playbooks" / name), *args],
-        capture_output=True, text=True, timeout=900, check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
-
-
-def recap(result):
-    """Host -> {ok, changed, failed, ...} from the PLAY RECAP of a run."""
-    return {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-            for m in re.finditer(r"^(\S+)\s+: (ok=.*)$", result.stdout, re.M)}
+    return molecule_playbook(REPO_ROOT / "playbooks" / name, *args, timeout=900)
 
 
 class Load:
@@ -81,9 +59,7 @@ class Load:
 
     def __init__(self, host, label):
         self.label = label
-        address = subprocess.run(
-            ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "default-proxy"],
-            capture_output=True, text=True, check=True).stdout.strip()
+        address = container_address("default-proxy")
         # Bounded: 2 clients, 20 ms between pages (some 60 pages and as many assets a second), at most 15 minutes.
         self.process = subprocess.Popen(
             [sys.executable, str(LOAD_SCRIPT), "--url", f"http://{address}/", "--host", DOMAIN, "--assets",
@@ -126,7 +102,7 @@ def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothin
     # (With the live source, the idempotence step already shows changed=0 everywhere.)
     result = playbook("site.yml", "--check", "--diff", "-e", f"node_app_src={FIXTURES / 'hello-app-v2'}")
     assert result.returncode == 0, result.stdout[-3000:]
-    changed = recap(result)
+    changed = recap(result.stdout)
     assert all(changed[name]["changed"] > 0 for name in APPS), changed
     for name in APPS:
         assert facts(name)["release"] == first["releases"][name]
