@@ -5,8 +5,9 @@ sys.path for the suite (its conftest.py is there), and molecule's verifier runs 
 
 Polling (wait_for, wait_until), commands (run, tool, docker_sh, container_address), ansible-playbook
 (ansible_playbook against a scratch container, molecule_playbook against a scenario's inventory, recap),
-testinfra hosts of a scenario (molecule_host, http_get, node_app_facts), and systemd containers with
-the settings of the molecule platforms (start_systemd_container)."""
+testinfra hosts of a scenario (molecule_host, http_get, node_app_facts), systemd containers with the
+settings of the molecule platforms (start_systemd_container), and fixture apps at another version
+(derive_fixture)."""
 
 import json
 import os
@@ -186,3 +187,11 @@ def node_app_facts(host):
     """ansible_local.node_app of a testinfra host: the app's service and port, the releases."""
     return json.loads(host.file(NODE_APP_FACT).content_string)
 
+
+# Fixture apps ----------------------------------------------------------------------------------------
+
+def derive_fixture(name, dest, version, drop=()):
+    """tests/fixtures/<name> at another version, written to dest (tests/fixtures/derive-fixture.py)."""
+    args = [sys.executable, str(FIXTURES / "derive-fixture.py"), str(FIXTURES / name), str(dest), version]
+    run(args + [arg for path in drop for arg in ("--drop", path)], timeout=60)
+    return Path(dest)

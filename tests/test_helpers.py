@@ -1,11 +1,33 @@
 """The helpers every test shares (tests/helpers.py), where a mistake would show as a wrong verdict in
-another test: the polling, the PLAY RECAP reader."""
+another test: the derived fixture apps, the polling, the PLAY RECAP reader."""
 
+import filecmp
+import json
 import time
 
 import pytest
 
-from helpers import recap, wait_for, wait_until
+from helpers import FIXTURES, derive_fixture, recap, wait_for, wait_until
+
+
+def test_hello_app_2_0_0_is_hello_app_with_another_version_and_without_v1_only(tmp_path):
+    derived = derive_fixture("hello-app", tmp_path / "hello-app-v2", "2.0.0", drop=["v1-only.txt"])
+    original = FIXTURES / "hello-app"
+    assert not (derived / "v1-only.txt").exists() and (original / "v1-only.txt").exists()
+    assert json.loads((derived / "package.json").read_text())["version"] == "2.0.0"
+    lock = json.loads((derived / "package-lock.json").read_text())
+    assert lock["version"] == lock["packages"][""]["version"] == "2.0.0"
+    # The dependencies are those of 1.0.0.
+    assert lock["packages"] == {**json.loads((original / "package-lock.json").read_text())["packages"],
+                                "": lock["packages"][""]}
+    same = sorted(path.name for path in original.iterdir() if path.suffix == ".js" or path.name == "README.md")
+    _, mismatch, errors = filecmp.cmpfiles(original, derived, same, shallow=False)
+    assert not mismatch and not errors
+
+
+def test_a_file_to_drop_that_the_app_does_not_have_is_an_error(tmp_path):
+    with pytest.raises(AssertionError, match="no-such-file"):
+        derive_fixture("hello-app", tmp_path / "app", "2.0.0", drop=["no-such-file"])
 
 
 def test_wait_for_returns_the_last_value_and_wait_until_the_seconds():

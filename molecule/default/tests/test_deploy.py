@@ -8,15 +8,17 @@ change a browser-like load (webstack-load.py --assets: every page, then every as
 from the controller through the proxy, and every answer other than 200 counts as failed."""
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import APPS, DOMAIN, app_host
-from helpers import FIXTURES, REPO_ROOT, container_address, http_get, molecule_playbook, node_app_facts, recap
+from helpers import FIXTURES, REPO_ROOT, container_address, derive_fixture, http_get, molecule_playbook, node_app_facts, recap
 
 testinfra_hosts = ["ansible://default-proxy"]
 
@@ -90,6 +92,13 @@ def out_of_rotation(host):
 
 
 @pytest.fixture(scope="module")
+def second():
+    """hello-app 2.0.0, made from tests/fixtures/hello-app (without v1-only.txt) in the scenario's own directory."""
+    dest = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "fixtures" / "hello-app-v2"
+    return derive_fixture("hello-app", dest, "2.0.0", drop=["v1-only.txt"])
+
+
+@pytest.fixture(scope="module")
 def first():
     """What converge left: release 1.0.0 live everywhere, and the bundle its page names."""
     live = {name: facts(name)["release"] for name in APPS}
@@ -98,9 +107,9 @@ def first():
     return {"releases": live, "bundle": BUNDLE.search(body).group(1)}
 
 
-def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothing(host, first):
+def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothing(host, first, second):
     # (With the live source, the idempotence step already shows changed=0 everywhere.)
-    result = playbook("site.yml", "--check", "--diff", "-e", f"node_app_src={FIXTURES / 'hello-app-v2'}")
+    result = playbook("site.yml", "--check", "--diff", "-e", f"node_app_src={second}")
     assert result.returncode == 0, result.stdout[-3000:]
     changed = recap(result.stdout)
     assert all(changed[name]["changed"] > 0 for name in APPS), changed
@@ -109,9 +118,9 @@ def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothin
         assert version_of(page_on(name)[1]) == "1.0.0"
 
 
-def test_a_rolling_deploy_fails_no_page_and_no_asset(host, first):
+def test_a_rolling_deploy_fails_no_page_and_no_asset(host, first, second):
     load = Load(host, "deploy-2.0.0")
-    result = playbook("site.yml", "-e", f"node_app_src={FIXTURES / 'hello-app-v2'}")
+    result = playbook("site.yml", "-e", f"node_app_src={second}")
     report = load.stop()
     assert result.returncode == 0, result.stdout[-3000:]
     assert_nothing_failed(report)
