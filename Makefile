@@ -25,7 +25,8 @@ help:
 	@echo "make rollback  take every lab app server back to its previous release, rolling"
 	@echo "make hosts     add '127.0.0.1 $(LAB_DOMAIN)' to /etc/hosts (make hosts-remove takes it out)"
 	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
-	@echo "make lint      yamllint, ansible-lint (production profile), workflow schema, plugin docs, changelog"
+	@echo "make lint      yamllint, ansible-lint (production profile), molecule loads every scenario,"
+	@echo "               workflow schema, plugin docs, changelog fragments"
 	@echo "make build     build the collection tarball"
 	@echo "make docs      write the roles' variable tables from their argument specs"
 
@@ -69,6 +70,7 @@ lab-down: engine
 lint: venv
 	yamllint --strict .
 	ansible-lint
+	molecule list >/dev/null
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	antsibull-docs lint-collection-docs --plugin-docs .
 	antsibull-changelog lint

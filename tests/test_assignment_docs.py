@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 DOCS = {"en": REPO_ROOT / "docs" / "assignment.md", "id": REPO_ROOT / "docs" / "assignment.id.md"}
 FENCE = re.compile(r"^```\w*\n(.*?)^```$", re.M | re.S)

@@ -6,7 +6,7 @@ import tarfile
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, run
+from helpers import REPO_ROOT, run
 
 NOT_CONTENT = (".venv", ".lab", "molecule", "tests", ".ci", "collections", "scripts", "images", ".git")
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import REPO_ROOT, run, start_systemd_container
+from helpers import REPO_ROOT, run, start_systemd_container
 
 PREFIX = "webstack-harness"
 PORTS = {

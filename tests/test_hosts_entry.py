@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import run
+from helpers import run
 
 ORIGINAL = "127.0.0.1\tlocalhost\n10.1.2.3 printer.office printer\n"
 

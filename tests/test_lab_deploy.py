@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT, tool
 
-ANSIBLE_INVENTORY = Path(sys.executable).parent / "ansible-inventory"
+ANSIBLE_INVENTORY = tool("ansible-inventory")
 
 
 @pytest.fixture()

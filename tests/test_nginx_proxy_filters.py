@@ -2,7 +2,7 @@
 
 import importlib.util
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 _SPEC = importlib.util.spec_from_file_location("nginx_proxy_filters", REPO_ROOT / "plugins" / "filter" / "nginx_proxy.py")
 filters = importlib.util.module_from_spec(_SPEC)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import ansible_playbook, run
+from helpers import ansible_playbook, run
 
 PLAYBOOK = """
 - name: Apply nginx_proxy

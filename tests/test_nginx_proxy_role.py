@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 ROLE = REPO_ROOT / "roles" / "nginx_proxy"
 

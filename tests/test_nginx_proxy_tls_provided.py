@@ -2,12 +2,11 @@
 certificate and key are installed with safe modes and served; HTTP redirects to HTTPS; HSTS is on every
 answer, error pages included; an outside scanner finds Mozilla's intermediate profile."""
 
-import sys
-from pathlib import Path
+from functools import partial
 
 import pytest
 
-from conftest import ansible_playbook, run
+from helpers import ansible_playbook, container_address, docker_sh, run, tool
 
 PLAYBOOK = """
 - name: Apply nginx_proxy with a provided certificate
@@ -19,8 +18,7 @@ PLAYBOOK = """
 """
 
 
-def sh(host, command, check=True):
-    return run(["docker", "exec", host, "sh", "-c", command], check=check)
+sh = partial(docker_sh, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +112,8 @@ def test_hsts_is_on_every_answer_even_the_maintenance_page(proxy):
 
 def test_an_outside_scanner_finds_mozillas_intermediate_profile(proxy, certificate):
     folder, _ = certificate
-    address = run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", proxy]).stdout.strip()
-    sslyze = str(Path(sys.executable).parent / "sslyze")
-    report = run([sslyze, "--mozilla_config", "intermediate", "--certinfo_ca_file", str(folder / "ca.crt"),
+    address = container_address(proxy)
+    report = run([tool("sslyze"), "--mozilla_config", "intermediate", "--certinfo_ca_file", str(folder / "ca.crt"),
                   f"dumbflix.lab:443{{{address}}}"], check=False, timeout=300)
     output = report.stdout + report.stderr
     assert report.returncode == 0 and "dumbflix.lab:443: OK - Compliant." in output, output

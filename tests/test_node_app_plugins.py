@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "plugins" / "lookup"))
 sys.path.insert(0, str(REPO_ROOT / "plugins" / "filter"))

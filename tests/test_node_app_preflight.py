@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import ansible_playbook, run
+from helpers import ansible_playbook, run
 
 PLAYBOOK = """\
 - name: Run node_app

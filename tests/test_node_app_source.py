@@ -1,6 +1,6 @@
 """node_app with a git repository the host cannot reach: a clear failure that suggests node_app_src."""
 
-from conftest import ansible_playbook, run
+from helpers import ansible_playbook, run
 
 PLAYBOOK = """\
 - name: Run node_app

@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 ROLE = REPO_ROOT / "roles" / "node_app"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())

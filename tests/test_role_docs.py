@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "role-docs.py"
 

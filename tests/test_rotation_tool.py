@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 _PATH = REPO_ROOT / "roles" / "nginx_proxy" / "files" / "nginx-proxy-rotation"
 _LOADER = importlib.machinery.SourceFileLoader("nginx_proxy_rotation", str(_PATH))

@@ -3,15 +3,13 @@
 
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import yaml
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT, tool
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
-CHECK = Path(sys.executable).parent / "check-jsonschema"
+CHECK = tool("check-jsonschema")
 
 
 def schema_check(*paths):

@@ -16,37 +16,28 @@ import sys
 from pathlib import Path
 
 import pytest
-import testinfra
+
+from conftest import APPS, DOMAIN, app_host
+from helpers import FIXTURES, REPO_ROOT, container_address, derive_fixture, http_get, molecule_playbook, node_app_facts, recap
 
 testinfra_hosts = ["ansible://default-proxy"]
 
-PROJECT = Path(__file__).resolve().parents[3]
-FIXTURES = PROJECT / "tests" / "fixtures"
-LOAD_SCRIPT = PROJECT / "playbooks" / "files" / "webstack-load.py"
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+LOAD_SCRIPT = REPO_ROOT / "playbooks" / "files" / "webstack-load.py"
 # The load reports stay after the scenario's instances are gone, for a look at the latencies.
-REPORTS = PROJECT / ".cache" / "deploy-reports"
-DOMAIN = "dumbflix.lab"
-APPS = ("default-app1", "default-app2")
+REPORTS = REPO_ROOT / ".cache" / "deploy-reports"
 BUNDLE = re.compile(r'src="(/static/js/main\.[0-9a-f]+\.js)"')
 # The bundle's content, as tests/fixtures/hello-app/build.js writes it.
 BUNDLE_OF = "document.title += ' (bundle {})';"
 
 
-def app_host(name):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}", sudo=True)
-
-
 def facts(name):
     """ansible_local.node_app of an app server: the live release, the one before, the failed ones."""
-    return json.loads(app_host(name).check_output("cat /etc/ansible/facts.d/node_app.fact"))
+    return node_app_facts(app_host(name))
 
 
 def page_on(name, path="/"):
     """Status and body of the app server's own answer (its port, not through the proxy)."""
-    result = app_host(name).run(f"curl -s -m 10 -w '\\n%{{http_code}}' http://127.0.0.1:3000{path}")
-    body, _, status = result.stdout.rpartition("\n")
-    return status, body
+    return http_get(app_host(name), 3000, path)
 
 
 def asset_on(name, path):
@@ -62,18 +53,7 @@ def version_of(body):
 
 def playbook(name, *args):
     """ansible-playbook of the collection against this scenario's inventory, from the controller."""
-    tool = Path(sys.executable).parent / "ansible-playbook"
-    return subprocess.run(
-        [str(tool if tool.exists() else "ansible-playbook"), "-i", os.path.dirname(INVENTORY),
-         str(PROJECT / "playbooks" / name), *args],
-        capture_output=True, text=True, timeout=900, check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
-
-
-def recap(result):
-    """Host -> {ok, changed, failed, ...} from the PLAY RECAP of a run."""
-    return {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-            for m in re.finditer(r"^(\S+)\s+: (ok=.*)$", result.stdout, re.M)}
+    return molecule_playbook(REPO_ROOT / "playbooks" / name, *args, timeout=900)
 
 
 class Load:
@@ -81,9 +61,7 @@ class Load:
 
     def __init__(self, host, label):
         self.label = label
-        address = subprocess.run(
-            ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "default-proxy"],
-            capture_output=True, text=True, check=True).stdout.strip()
+        address = container_address("default-proxy")
         # Bounded: 2 clients, 20 ms between pages (some 60 pages and as many assets a second), at most 15 minutes.
         self.process = subprocess.Popen(
             [sys.executable, str(LOAD_SCRIPT), "--url", f"http://{address}/", "--host", DOMAIN, "--assets",
@@ -114,6 +92,13 @@ def out_of_rotation(host):
 
 
 @pytest.fixture(scope="module")
+def second():
+    """hello-app 2.0.0, made from tests/fixtures/hello-app (without v1-only.txt) in the scenario's own directory."""
+    dest = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "fixtures" / "hello-app-v2"
+    return derive_fixture("hello-app", dest, "2.0.0", drop=["v1-only.txt"])
+
+
+@pytest.fixture(scope="module")
 def first():
     """What converge left: release 1.0.0 live everywhere, and the bundle its page names."""
     live = {name: facts(name)["release"] for name in APPS}
@@ -122,20 +107,20 @@ def first():
     return {"releases": live, "bundle": BUNDLE.search(body).group(1)}
 
 
-def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothing(host, first):
+def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothing(host, first, second):
     # (With the live source, the idempotence step already shows changed=0 everywhere.)
-    result = playbook("site.yml", "--check", "--diff", "-e", f"node_app_src={FIXTURES / 'hello-app-v2'}")
+    result = playbook("site.yml", "--check", "--diff", "-e", f"node_app_src={second}")
     assert result.returncode == 0, result.stdout[-3000:]
-    changed = recap(result)
+    changed = recap(result.stdout)
     assert all(changed[name]["changed"] > 0 for name in APPS), changed
     for name in APPS:
         assert facts(name)["release"] == first["releases"][name]
         assert version_of(page_on(name)[1]) == "1.0.0"
 
 
-def test_a_rolling_deploy_fails_no_page_and_no_asset(host, first):
+def test_a_rolling_deploy_fails_no_page_and_no_asset(host, first, second):
     load = Load(host, "deploy-2.0.0")
-    result = playbook("site.yml", "-e", f"node_app_src={FIXTURES / 'hello-app-v2'}")
+    result = playbook("site.yml", "-e", f"node_app_src={second}")
     report = load.stop()
     assert result.returncode == 0, result.stdout[-3000:]
     assert_nothing_failed(report)

@@ -1,21 +1,13 @@
 """The whole stack, seen through the proxy as a user sees it."""
 
-import os
 import re
-import time
 
 import pytest
-import testinfra
+
+from conftest import APPS, DOMAIN, app_host
+from helpers import node_app_facts, wait_until
 
 testinfra_hosts = ["ansible://default-proxy"]
-
-DOMAIN = "dumbflix.lab"
-APPS = ("default-app1", "default-app2")
-UNIT_FACT = "/etc/ansible/facts.d/node_app.fact"
-
-
-def app_host(name):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}", sudo=True)
 
 
 def request(host, with_host_header=True, path="/"):
@@ -29,7 +21,7 @@ def request(host, with_host_header=True, path="/"):
 
 
 def app_service(name):
-    return app_host(name).check_output(f"python3 -c 'import json; print(json.load(open(\"{UNIT_FACT}\"))[\"service\"])'")
+    return node_app_facts(app_host(name))["service"]
 
 
 @pytest.fixture
@@ -105,8 +97,6 @@ def test_all_app_servers_down_shows_the_maintenance_page_then_recovers(host, all
     for name in APPS:
         app_host(name).run_test(f"systemctl start {app_service(name)}")
     # nginx tries a server it marked failed again after fail_timeout (10 s by default).
-    deadline = time.monotonic() + 20
-    while request(host)[0] != 200:
-        assert time.monotonic() < deadline, "the site did not come back within 20 s of the app servers"
-        time.sleep(1)
+    wait_until(lambda: request(host)[0] == 200, timeout=20, interval=1,
+               message="the site did not come back within 20 s of the app servers")
     assert [request(host)[0] for _ in range(10)] == [200] * 10

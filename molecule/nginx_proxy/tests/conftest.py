@@ -4,18 +4,15 @@ the stub app servers switched off and on, and the role re-applied with other var
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import testinfra
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+from helpers import container_address, docker_sh, molecule_host, molecule_playbook, tool, wait_until
+
 SCENARIO_DIR = Path(__file__).resolve().parent.parent
 DOMAIN = "dumbflix.lab"
 APPS = ("nginx-proxy-app1", "nginx-proxy-app2")
@@ -24,8 +21,7 @@ _BACKEND = re.compile(r"<h1>backend ([\w.-]+)</h1>")
 _END = re.compile(r"\n@@END (\d{3})@@\n")
 
 
-def get_host(name):
-    return testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY)
+get_host = molecule_host
 
 
 def inventory_vars(host):
@@ -91,21 +87,20 @@ def set_apps(running):
         app.check_output(f"systemctl {'start' if name in running else 'stop'} stub-backend")
     for name in running:
         app = get_host(name)
-        deadline = time.monotonic() + 30
-        while app.run(f"curl -sf -o /dev/null http://127.0.0.1:{app_port(name)}/").rc != 0:
-            assert time.monotonic() < deadline, f"{name} did not answer after start"
-            time.sleep(0.5)
+        wait_until(lambda: app.run(f"curl -sf -o /dev/null http://127.0.0.1:{app_port(name)}/").rc == 0,
+                   timeout=30, interval=0.5, message=f"{name} did not answer after start")
 
 
 def wait_for_proxy(host, predicate, timeout=30):
     """Poll single requests until predicate(response) holds; return the seconds it took."""
-    start = time.monotonic()
-    while True:
-        response = fetch(host)[0]
-        if predicate(response):
-            return time.monotonic() - start
-        assert time.monotonic() - start < timeout, f"last response: {response.status} {response.body[:200]}"
-        time.sleep(0.5)
+    last = []
+
+    def holds():
+        last[:] = fetch(host)
+        return predicate(last[0])
+
+    return wait_until(holds, timeout, interval=0.5,
+                      message=lambda: f"last response: {last[0].status} {last[0].body[:200]}")
 
 
 def converge(per_host_vars):
@@ -113,43 +108,14 @@ def converge(per_host_vars):
 
     per_host_vars maps a proxy's inventory name to extra variables; returns name -> CompletedProcess.
     """
-    playbook = _tool("ansible-playbook")
-
-    def run(name, extra_vars):
-        return subprocess.run(
-            [playbook, "-i", os.path.dirname(INVENTORY), str(SCENARIO_DIR / "converge.yml"),
-             "--limit", name, "-e", json.dumps(extra_vars)],
-            capture_output=True, text=True, timeout=600, check=False,
-            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-        )
-
     with ThreadPoolExecutor(max_workers=len(per_host_vars)) as pool:
-        futures = {name: pool.submit(run, name, extra) for name, extra in per_host_vars.items()}
+        futures = {name: pool.submit(molecule_playbook, SCENARIO_DIR / "converge.yml", "--limit", name,
+                                     "-e", json.dumps(extra), timeout=600)
+                   for name, extra in per_host_vars.items()}
     return {name: future.result() for name, future in futures.items()}
 
 
-def _tool(name):
-    """A tool of the virtualenv running the tests, else the one on PATH."""
-    beside_python = Path(sys.executable).parent / name
-    return str(beside_python) if beside_python.exists() else (shutil.which(name) or name)
-
-
 LOAD_SCRIPT = SCENARIO_DIR.parent.parent / "playbooks" / "files" / "webstack-load.py"
-
-
-def docker_exec(container, command, check=True):
-    """Run a shell command in a scenario container (the driver names containers after platforms)."""
-    result = subprocess.run(["docker", "exec", container, "sh", "-c", command],
-                            capture_output=True, text=True, timeout=120, check=False)
-    if check:
-        assert result.returncode == 0, f"{container}: {command}: {result.stderr}"
-    return result.stdout
-
-
-def docker_status(container, command):
-    """Exit status of a shell command in a scenario container."""
-    return subprocess.run(["docker", "exec", container, "sh", "-c", command], capture_output=True,
-                          timeout=120, check=False).returncode
 
 
 def start_load(host, seconds, clients=4):
@@ -174,20 +140,11 @@ def finish_load(process):
 def rotation_status(proxy):
     """Address -> reasons it is out of rotation, from nginx-proxy-rotation on the proxy."""
     return {address: sorted(reasons) for address, reasons in
-            json.loads(docker_exec(proxy, "nginx-proxy-rotation status --json"))["servers"].items()}
-
-
-def wait_until(predicate, timeout, interval=0.1):
-    """Seconds until predicate() holds (assert when it does not within timeout)."""
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < timeout, f"not within {timeout} s"
-        time.sleep(interval)
-    return time.monotonic() - start
+            json.loads(docker_sh(proxy, "nginx-proxy-rotation status --json").stdout)["servers"].items()}
 
 
 def signal_app(name, signal):
-    docker_exec(name, f"systemctl kill --signal={signal} stub-backend")
+    docker_sh(name, f"systemctl kill --signal={signal} stub-backend")
 
 
 def name_of(host):
@@ -221,10 +178,9 @@ def scan_tls(host):
     The proxy's own CA (nginx_proxy_tls: self_signed) is the trust anchor, so the scan judges the
     configuration: protocols, ciphers, curves, DH parameters, certificate lifespan, key and chain."""
     name = name_of(host)
-    address = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    address = container_address(name)
     anchor = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / f"{name}-anchor.pem"
     anchor.write_text(host.file("/etc/nginx/ssl/nginx-proxy-ca.crt").content_string)
-    result = subprocess.run([_tool("sslyze"), "--mozilla_config", "intermediate", "--certinfo_ca_file", str(anchor),
+    result = subprocess.run([tool("sslyze"), "--mozilla_config", "intermediate", "--certinfo_ca_file", str(anchor),
                              f"{DOMAIN}:443{{{address}}}"], capture_output=True, text=True, timeout=300, check=False)
     return result.returncode, result.stdout + result.stderr

@@ -5,7 +5,8 @@ The role is applied again to the Debian 12 proxy with a backend name that does n
 
 from collections import Counter
 
-from conftest import APPS, converge, fetch, get_host, health_marks, set_apps, wait_until
+from conftest import APPS, converge, fetch, get_host, health_marks, set_apps
+from helpers import wait_until
 
 PROXY = "nginx-proxy-deb12"
 UPSTREAM_CONF = "/etc/nginx/conf.d/nginx-proxy-upstream.conf"

@@ -8,8 +8,9 @@ import uuid
 from collections import Counter
 
 import pytest
-from conftest import (APPS, MAINTENANCE_TEXT, curl_target, docker_exec, docker_status, fetch, finish_load, get_host,
-                      health_marks, inventory_vars, name_of, signal_app, start_load, wait_until)
+from conftest import (APPS, MAINTENANCE_TEXT, curl_target, fetch, finish_load, get_host, health_marks, inventory_vars,
+                      name_of, signal_app, start_load)
+from helpers import docker_sh, wait_until
 
 testinfra_hosts = ["ansible://proxy"]
 pytestmark = pytest.mark.usefixtures("apps_in_rotation")
@@ -68,7 +69,7 @@ def test_a_post_is_never_sent_to_a_second_server(host):
     finally:
         signal_app(APPS[0], "SIGCONT")
     time.sleep(2)  # the resumed server reads what was waiting in its socket
-    executed = {name: docker_exec(name, "cat /var/lib/stub-backend/posts.log 2>/dev/null || true").split()
+    executed = {name: docker_sh(name, "cat /var/lib/stub-backend/posts.log 2>/dev/null || true").stdout.split()
                 for name in APPS}
     counts = Counter(request_id for name in APPS for request_id in executed[name] if request_id in ids)
     print(f"\n{name_of(host)}: 6 POSTs with {APPS[0]} hung: statuses {Counter(statuses.values())}, "
@@ -108,12 +109,12 @@ def test_a_drained_server_gets_no_traffic_and_comes_back(host):
     proxy = name_of(host)
     load = start_load(host, seconds=6)
     time.sleep(1)
-    docker_exec(proxy, f"nginx-proxy-rotation out {APPS[0]} --reason deploy --note 'test drain'")
-    docker_exec(proxy, f"nginx-proxy-rotation wait-idle {APPS[0]} --timeout 10")
-    refused = docker_status(proxy, f"nginx-proxy-rotation out {APPS[1]} --reason deploy")
+    docker_sh(proxy, f"nginx-proxy-rotation out {APPS[0]} --reason deploy --note 'test drain'")
+    docker_sh(proxy, f"nginx-proxy-rotation wait-idle {APPS[0]} --timeout 10")
+    refused = docker_sh(proxy, f"nginx-proxy-rotation out {APPS[1]} --reason deploy", check=False).returncode
     during = fetch(host, 10)
-    status = docker_exec(proxy, "nginx-proxy-rotation status")
-    docker_exec(proxy, f"nginx-proxy-rotation in {APPS[0]} --reason deploy")
+    status = docker_sh(proxy, "nginx-proxy-rotation status").stdout
+    docker_sh(proxy, f"nginx-proxy-rotation in {APPS[0]} --reason deploy")
     result = finish_load(load)
     after = fetch(host, 10)
     print(f"\n{proxy}: {APPS[0]} drained and put back under load: {result['failed']} of {result['requests']} "

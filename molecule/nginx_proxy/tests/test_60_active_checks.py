@@ -4,7 +4,8 @@ refuse to do (take out the last server that answers, load a configuration nginx 
 import time
 
 import pytest
-from conftest import APPS, docker_exec, fetch, get_host, health_marks, name_of, signal_app, wait_until
+from conftest import APPS, fetch, get_host, health_marks, name_of, signal_app
+from helpers import docker_sh, wait_until
 
 testinfra_hosts = ["ansible://nginx-proxy-deb12"]
 pytestmark = pytest.mark.usefixtures("apps_in_rotation")
@@ -26,7 +27,7 @@ def test_the_last_server_that_answers_stays_in_rotation(host):
     signal_app(last, "SIGSTOP")
     time.sleep(4)
     marks = health_marks(proxy)
-    log = docker_exec(proxy, "journalctl -u nginx-proxy-health --since '-30s' --no-pager")
+    log = docker_sh(proxy, "journalctl -u nginx-proxy-health --since '-30s' --no-pager").stdout
     for name in APPS:
         signal_app(name, "SIGCONT")
     print(f"\n{proxy}: {first} hung, then {last} hung too: out of rotation {sorted(marks)}")
@@ -43,8 +44,8 @@ def test_a_configuration_nginx_refuses_is_never_loaded(host):
     host.check_output("echo 'this is not nginx' > /etc/nginx/conf.d/zz-broken.conf")
     try:
         signal_app(APPS[0], "SIGSTOP")
-        wait_until(lambda: "nginx refused the new upstreams, kept the previous ones" in docker_exec(
-            proxy, "journalctl -u nginx-proxy-health --since '-20s' --no-pager"), timeout=10)
+        wait_until(lambda: "nginx refused the new upstreams, kept the previous ones" in docker_sh(
+            proxy, "journalctl -u nginx-proxy-health --since '-20s' --no-pager").stdout, timeout=10)
         assert host.file(upstreams).content_string == before
         assert host.check_output("cat /run/nginx.pid") == master
         assert "this is not nginx" not in host.check_output("nginx -T 2>/dev/null || true").split("zz-broken")[0]

@@ -3,12 +3,12 @@
 import json
 import os
 import re
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import yaml
+
+from helpers import http_get
 
 SCENARIO = Path(__file__).resolve().parents[1]
 ROLE_DEFAULTS = yaml.safe_load((SCENARIO.parents[1] / "roles" / "node_app" / "defaults" / "main.yml").read_text())
@@ -55,52 +55,12 @@ def app_environment(host, app):
 
 def fetch(host, app, path="/"):
     """Status and body of http://127.0.0.1:<port><path> from inside the host."""
-    result = host.run("curl -s -m 10 -w '\\n%%{http_code}' http://127.0.0.1:%s%s", str(app["node_app_port"]), path)
-    body, _, status = result.stdout.rpartition("\n")
-    return status, body
-
-
-def wait_until(check, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(1)
+    return http_get(host, app["node_app_port"], path)
 
 
 def state(host, app):
     """Root's bookkeeping of the app's releases."""
     return json.loads(host.check_output("sudo cat /var/lib/node_app/%s/state.json", app["node_app_name"]))
-
-
-def facts(host):
-    return json.loads(host.file("/etc/ansible/facts.d/node_app.fact").content_string)
-
-
-def ansible_playbook(playbook, *args, timeout=1800):
-    """Run a playbook of this scenario against its inventory, as molecule does; return the result."""
-    # The inventory directory molecule made (hosts, group_vars, host_vars), as molecule passes it.
-    inventory = str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory")
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    return subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(SCENARIO / playbook), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def recap(output):
-    """{host: {'ok': n, 'changed': n, 'failed': n, ...}} from a PLAY RECAP."""
-    found = {}
-    for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines():
-        match = re.match(r"^\s*(\S+)\s*:\s*((?:\w+=\d+\s*)+)$", line)
-        if match:
-            found[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-    return found
 
 
 def listener_pid(host, app):

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from conftest import LIVE, app_environment, app_processes, facts, fetch, listener_pid, owner_of, pm2, shows, wait_until
+from conftest import LIVE, app_environment, app_processes, fetch, listener_pid, owner_of, pm2, shows
+from helpers import node_app_facts, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def test_pm2_brings_back_a_killed_app(host, app):
         return victim not in pids and online and len(pids) == app["node_app_instances"] and fetch(host, app)[0] == "200"
 
     # The dev server compiles the app again before it answers.
-    assert wait_until(back, timeout=120), "PM2 did not bring the app back within 120 s"
+    assert wait_for(back, timeout=120), "PM2 did not bring the app back within 120 s"
     assert listener_pid(host, app) != victim
 
 
@@ -116,14 +117,14 @@ def test_pm2_unit_brings_the_app_back_without_ansible(host, app):
             and fetch(host, app)[0] == "200"
         )
 
-    assert wait_until(back, timeout=120), "the app did not come back after restarting %s" % unit
+    assert wait_for(back, timeout=120), "the app did not come back after restarting %s" % unit
     # The daemon runs in the unit's cgroup, so systemd tracks (and stops) it.
     daemon = host.check_output("systemctl show -p MainPID --value %s", unit)
     assert owner_of(host, daemon) == app["node_app_user"]
 
 
 def test_local_facts_tell_other_plays_how_to_reach_the_app(host, app):
-    found = facts(host)
+    found = node_app_facts(host)
     releases = found.pop("releases")
     release, previous, failed = found.pop("release"), found.pop("previous_release"), found.pop("failed_releases")
     assert found == {

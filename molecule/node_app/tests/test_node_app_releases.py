@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from conftest import LIVE, activation_needed, ansible_playbook, cra_releases, facts, fetch, recap, shows, state
+from conftest import LIVE, SCENARIO, activation_needed, cra_releases, fetch, shows, state
+from helpers import docker_sh, molecule_playbook, node_app_facts, recap
 
 # Two hosts get a new source, the two others the source of their live release.
 NEW_IN_CHECK_MODE = {"node-app-deb12-start", "node-app-deb13-static"}
@@ -27,7 +28,7 @@ def test_node_app_dir_and_releases_belong_to_root_and_each_release_to_the_app_us
     assert stat(host, base + "/releases") == "root root 755 directory"
     assert stat(host, base + "/current") == "root root 777 symbolic link"
     on_disk = host.check_output("sudo ls %s/releases", base).split()
-    assert sorted(on_disk) == sorted(facts(host)["releases"])
+    assert sorted(on_disk) == sorted(node_app_facts(host)["releases"])
     for release in on_disk:
         assert stat(host, "%s/releases/%s" % (base, release)) == "%s %s 750 directory" % (user, user)
     # Only what the app needs is left in node_app_dir (the 0.1.0 layout was taken over on deb13-start).
@@ -47,7 +48,7 @@ def test_bookkeeping_is_root_only_and_agrees_with_the_facts(host, app):
     assert stat(host, "/var/lib/node_app") == "root root 700 directory"
     assert stat(host, "/var/lib/node_app/" + app["node_app_name"]) == "root root 700 directory"
     assert stat(host, "/var/lib/node_app/%s/state.json" % app["node_app_name"]) == "root root 600 regular file"
-    books, found = state(host, app), facts(host)
+    books, found = state(host, app), node_app_facts(host)
     for key in ("release", "previous_release", "releases", "failed_releases"):
         assert books[key] == found[key], key
     assert all(books["info"][r]["prepared"] for r in books["releases"] if r not in books["failed_releases"])
@@ -134,21 +135,20 @@ def check_mode_run():
     before = snapshot()
     # redeploy.yml runs tasks_from: prepare, then tasks_from: activate where needed.
     steps = {name: (NEW_STEP if name in NEW_IN_CHECK_MODE else LIVE_STEP)[mode] for name, mode in MODES.items()}
-    result = ansible_playbook("redeploy.yml", "--check", "--diff", "-e", json.dumps({"node_app_test_steps": steps}))
+    result = molecule_playbook(SCENARIO / "redeploy.yml", "--check", "--diff", "-e", json.dumps({"node_app_test_steps": steps}),
+                               timeout=1800)
     needed = {name: activation_needed(name) for name in MODES} if result.returncode == 0 else {}
     return before, result, snapshot(), needed
 
 
 def _snapshot(name):
-    import subprocess
-
     script = (
         "set -e; sha256sum /var/lib/node_app/*/state.json /etc/ansible/facts.d/node_app.fact /home/*/*.ecosystem.config.js;"
         "readlink /srv/*/current; ls /srv/*/releases; systemctl show -p MainPID --value pm2-$(ls /home | grep -v deploy).service;"
         "curl -s -m 5 http://127.0.0.1:$(python3 -c 'import json;print(json.load(open(\"/etc/ansible/facts.d/node_app.fact\"))[\"port\"])')/"
         " | grep -o '<title>[^<]*\\|id=.version.>[^<]*'"
     )
-    return subprocess.run(["docker", "exec", name, "sh", "-c", script], capture_output=True, text=True, check=False).stdout
+    return docker_sh(name, script, check=False, timeout=None).stdout
 
 
 def test_check_mode_reports_a_new_source_as_a_change_and_changes_nothing(host, app, check_mode_run):

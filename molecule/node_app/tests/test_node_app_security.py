@@ -5,11 +5,12 @@ the secret of node_app_env nowhere it must not be, and the app must still see it
 Runs last: it deploys hello-app 2.0.0 on every host."""
 
 import json
-import subprocess
+from functools import partial
 
 import pytest
 
-from conftest import activation_needed, ansible_playbook, app_environment, facts, fetch, shows, state
+from conftest import SCENARIO, activation_needed, app_environment, fetch, shows, state
+from helpers import docker_sh, molecule_playbook, node_app_facts
 
 HOSTS = ("node-app-deb12-start", "node-app-deb12-static", "node-app-deb13-start", "node-app-deb13-static")
 # hello-app is enough here (its npm ci takes a second): what matters is what root does around it.
@@ -19,9 +20,7 @@ APP_USERS = {"node-app-deb12-start": "nodeapp", "node-app-deb12-static": "nodeap
              "node-app-deb13-start": "front", "node-app-deb13-static": "front"}
 
 
-def sh(name, script, user=None, stdin=None):
-    args = ["docker", "exec", "-i"] + (["-u", user] if user else []) + [name, "sh", "-c", script]
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
+sh = partial(docker_sh, check=False, timeout=None)
 
 
 def canary_state(name):
@@ -47,7 +46,8 @@ def attack():
         result = sh(name, script, user=APP_USERS[name])
         assert result.returncode == 0, result.stderr
         planted[name] = releases
-    result = ansible_playbook("redeploy.yml", "-vvv", "-e", json.dumps({"node_app_test_steps": NEW_STEPS}))
+    result = molecule_playbook(SCENARIO / "redeploy.yml", "-vvv", "-e", json.dumps({"node_app_test_steps": NEW_STEPS}),
+                               timeout=1800)
     needed = {name: activation_needed(name) for name in HOSTS} if result.returncode == 0 else {}
     return before, planted, result, needed
 
@@ -72,7 +72,7 @@ def test_root_wrote_nothing_through_the_planted_links(host, app, attack):
     assert canary_state(app["host"]) == before[app["host"]]
     assert "canary.txt" in before[app["host"]]
     # Old releases were removed (shutil.rmtree does not follow links) and the canary survived.
-    on_disk = facts(host)["releases"]
+    on_disk = node_app_facts(host)["releases"]
     removed = [r for r in planted[app["host"]] if r not in on_disk]
     assert removed, "no release with planted links was removed"
 
