@@ -49,6 +49,10 @@ CASES = {
             {"host": "127.0.0.1", "port": 3000}, {"host": "127.0.0.2", "port": 3000, "backup": True}]},
         ["nginx_proxy_backends[1]", "backup is not allowed with the balancing method ip_hash (nginx_proxy_lb_method)"],
     ),
+    "asset cache kept for a time nginx cannot read": (
+        {"nginx_proxy_asset_cache_inactive": "a week"},
+        ["nginx_proxy_asset_cache_inactive", "a week"],
+    ),
     "provided TLS without files": (
         {"nginx_proxy_tls": "provided"},
         ["nginx_proxy_tls_cert_src", "nginx_proxy_tls_key_src"],

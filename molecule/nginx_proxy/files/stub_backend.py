@@ -5,6 +5,9 @@ It behaves like a Node.js app behind the proxy:
 - GET answers 200 with an HTML page that names this server and lists the request headers it got;
 - GET /status/<code> answers with that status (an app's own 4xx or 5xx);
 - GET of a path ending in /slow/<seconds> answers after that many seconds;
+- GET /static/<name>.js or .css answers the file, as a build's asset, naming this server and sent with
+  Cache-Control: no-cache (what the proxy must override for hashed names); a name containing
+  "missing" answers the HTML page instead, as a single-page app's fallback for a file it lacks;
 - POST answers 200 and appends the request's X-Request-Id to POST_LOG, so tests can count on which
   servers a POST was executed;
 - an idle keepalive connection is closed after 5 s, as Node.js does.
@@ -38,6 +41,16 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/status/"):
             status = int(self.path.split("/")[2])
             self._answer(status, f"<h1>backend {NAME}</h1><p>status {status} from the app</p>\n")
+            return
+        if self.path.startswith("/static/") and self.path.endswith((".js", ".css")) and "missing" not in self.path:
+            body = f"/* backend {NAME} {self.path} */\n".encode()
+            kind = "application/javascript" if self.path.endswith(".js") else "text/css"
+            self.send_response(200)
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-cache")
+            self._headers_buffer.append(b"\r\n" + body)
+            self.flush_headers()
             return
         if "/slow/" in self.path:
             time.sleep(float(self.path.rsplit("/", 1)[1]))

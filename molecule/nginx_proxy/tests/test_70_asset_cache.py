@@ -1,0 +1,75 @@
+"""Hashed static assets come from the proxy's cache (nginx_proxy_asset_cache, on by default): once
+fetched, every client gets the same copy, with immutable cache headers, also while every app server is
+down; pages, unhashed files and a single-page app's fallback page under an asset's name never are.
+
+The stub app servers answer /static/*.js with a body naming themselves and Cache-Control: no-cache,
+and a name containing "missing" with their HTML page (tests/conftest.py: set_apps, fetch)."""
+
+import re
+import uuid
+
+import pytest
+from conftest import APPS, fetch, inventory_vars, set_apps, wait_for_proxy
+
+testinfra_hosts = ["ansible://proxy"]
+pytestmark = pytest.mark.usefixtures("apps_in_rotation")
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+_ASSET_BACKEND = re.compile(r"/\* backend ([\w.-]+) ")
+
+
+def asset_path(kind="main"):
+    """A name never asked for before, shaped like a build's hashed bundle."""
+    return f"/static/js/{kind}.{uuid.uuid4().hex[:8]}.chunk.js"
+
+
+def asset_backends(responses):
+    return [match.group(1) if (match := _ASSET_BACKEND.search(r.body)) else None for r in responses]
+
+
+def test_a_hashed_asset_is_fetched_once_and_served_immutable(host):
+    path = asset_path()
+    answers = fetch(host, 12, path=path)
+    assert [r.status for r in answers] == [200] * 12
+    # Round robin over two servers would alternate; the cache answers with the first server's copy.
+    backends = asset_backends(answers)
+    assert len(set(backends)) == 1 and backends[0] in APPS, backends
+    assert all(r.headers.get("cache-control") == IMMUTABLE for r in answers), [r.headers for r in answers]
+    assert all(r.headers["content-type"].startswith("application/javascript") for r in answers)
+    if inventory_vars(host).get("nginx_proxy_debug_headers"):
+        assert [r.headers.get("x-cache-status") for r in answers] == ["MISS"] + ["HIT"] * 11
+
+
+def test_pages_and_unhashed_files_are_never_cached(host):
+    pages = fetch(host, 12)
+    assert {r.backend for r in pages} == set(APPS)
+    assert not any("immutable" in r.headers.get("cache-control", "") for r in pages)
+    unhashed = fetch(host, 12, path="/static/js/settings.js")
+    assert set(asset_backends(unhashed)) == set(APPS)
+    assert all(r.headers.get("cache-control") == "no-cache" for r in unhashed)
+
+
+def test_the_fallback_page_under_an_asset_name_is_not_cached(host):
+    path = asset_path("missing")
+    answers = fetch(host, 12, path=path)
+    assert [r.status for r in answers] == [200] * 12
+    assert all(r.headers["content-type"].startswith("text/html") for r in answers)
+    # Each answer is a fresh one from the app servers (both), never kept, never immutable.
+    assert {r.backend for r in answers} == set(APPS)
+    assert all(r.headers.get("cache-control") == "no-cache" for r in answers)
+
+
+def test_cached_assets_are_served_while_every_app_server_is_down(host):
+    path = asset_path()
+    first = fetch(host, path=path)[0]
+    assert first.status == 200
+    try:
+        set_apps([])
+        wait_for_proxy(host, lambda r: r.status >= 502)
+        while_down = fetch(host, 10, path=path)
+        assert [r.status for r in while_down] == [200] * 10
+        assert {r.body for r in while_down} == {first.body}
+        # An asset nobody fetched before cannot be served.
+        assert fetch(host, path=asset_path())[0].status >= 502
+    finally:
+        set_apps(APPS)
