@@ -3,7 +3,7 @@ shows) reaches nginx through the facts node_app publishes, not only through the 
 Debian 12 host runs both roles: the app in one play, the proxy in the next, which cannot see the first
 play's role variables."""
 
-from conftest import REPO_ROOT, ansible_playbook, run
+from helpers import REPO_ROOT, ansible_playbook, docker_sh
 
 PLAYBOOK = """\
 - name: Deploy the app with its port set as a role variable
@@ -20,10 +20,6 @@ PLAYBOOK = """\
 """
 
 
-def sh(host, command, check=True):
-    return run(["docker", "exec", host, "sh", "-c", command], check=check)
-
-
 def test_port_set_as_role_variable_answers_through_the_proxy(scratch_host, tmp_path):
     result = ansible_playbook(PLAYBOOK, scratch_host, {
         "node_app_src": str(REPO_ROOT / "tests/fixtures/hello-app"),
@@ -34,9 +30,9 @@ def test_port_set_as_role_variable_answers_through_the_proxy(scratch_host, tmp_p
     }, tmp_path=tmp_path, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
-    listening = sh(scratch_host, "ss -Hltn").stdout
+    listening = docker_sh(scratch_host, "ss -Hltn").stdout
     assert ":3100 " in listening and ":3000 " not in listening, listening
-    upstream = sh(scratch_host, "cat /etc/nginx/conf.d/nginx-proxy-upstream.conf").stdout
+    upstream = docker_sh(scratch_host, "cat /etc/nginx/conf.d/nginx-proxy-upstream.conf").stdout
     assert ":3100" in upstream and ":3000" not in upstream, upstream
-    page = sh(scratch_host, "curl -s --max-time 5 -H 'Host: port.test' http://127.0.0.1/").stdout
+    page = docker_sh(scratch_host, "curl -s --max-time 5 -H 'Host: port.test' http://127.0.0.1/").stdout
     assert '<span id="version">1.0.0</span>' in page, page
