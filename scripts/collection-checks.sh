@@ -156,10 +156,19 @@ PY
 step get-pip get_pip
 
 sanity() {
-  (cd "$installed" && ansible-test sanity --venv --python "$python_version" --color no --junit) || return 1
+  local output=$work/sanity.out
+  (cd "$installed" && ansible-test sanity --venv --python "$python_version" --color no --junit) \
+    >"$output" 2>&1 || { cat "$output"; return 1; }
+  cat "$output"
+  # A test whose tool is missing (shellcheck, pwsh) is skipped with only this warning, and its JUnit
+  # file then says "No tests applicable." as for a test with nothing to check.
+  if grep -E '^WARNING: Required program' "$output"; then
+    echo "collection-checks: a sanity test could not run its tool (above)"
+    return 1
+  fi
   # Each test writes a JUnit file, a skipped one with the reason. "No tests applicable." is a test
   # with no file of its kind in the collection (no PowerShell for pslint, no .sh for shellcheck, ...);
-  # any other reason (a Python, a tool or libyaml missing) means the test did not run: that fails.
+  # any other reason (a Python or libyaml missing) means the test did not run: that fails.
   python - "$installed/tests/output/junit" <<'PY'
 import pathlib
 import sys
