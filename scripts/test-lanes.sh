@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Run test jobs in lanes at once: each argument is one lane, a space-separated list of jobs run one
-# after the other; a job is a molecule scenario (`molecule test -s <name>`) or `pytest` (`pytest -v
-# tests`). Without arguments: every molecule scenario, node_app (the longest) in one lane, the others
-# in a second. Much of a scenario's time is spent waiting (package downloads, health gates, load
-# windows), so lanes at once finish well before one.
+# after the other; a job is a molecule scenario (`molecule test -s <name>`), `pytest` (`pytest -v
+# tests`) or `collection` (scripts/collection-checks.sh: Galaxy's importer and ansible-test sanity
+# on the built collection). Without arguments: every molecule scenario, node_app (the longest) in
+# one lane, the others in a second. Much of a scenario's time is spent waiting (package downloads,
+# health gates, load windows), so lanes at once finish well before one.
 #
 #   scripts/test-lanes.sh                                   # every molecule scenario
-#   scripts/test-lanes.sh "node_app" "default" "nginx_proxy pytest"
+#   scripts/test-lanes.sh "node_app" "default" "nginx_proxy pytest collection"
 #
 # Each job's output goes to .cache/test-lanes/<job>.log and is printed, in one block, when the job
 # ends; the exit status is non-zero when any job failed.
@@ -34,11 +35,11 @@ for dir in molecule/*/; do
 done
 
 run_job() {
-  if [ "$1" = pytest ]; then
-    pytest -v tests
-  else
-    molecule test -s "$1"
-  fi
+  case $1 in
+    pytest) pytest -v tests ;;
+    collection) scripts/collection-checks.sh ;;
+    *) molecule test -s "$1" ;;
+  esac
 }
 
 run_lane() {

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Steady load through the proxy, every request counted: a small, dependency-free load generator.
 
-  webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 10 --clients 4
-  webstack-load.py --url https://127.0.0.1/ --host shop.lab --insecure --requests 3 --clients 1
-  webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 60 --assets --pause 0.02
+  python3 webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 10 --clients 4
+  python3 webstack-load.py --url https://127.0.0.1/ --host shop.lab --insecure --requests 3 --clients 1
+  python3 webstack-load.py --url http://127.0.0.1/ --host shop.lab --seconds 60 --assets --pause 0.02
 
 Each client keeps one HTTP/1.1 connection open (as a browser does) and sends GET requests one after
 the other for the given time (or until SIGTERM); a failed connection is opened again, and a request
@@ -106,7 +105,7 @@ def run_client(args, deadline, results, lock):
             results["page"].append((outcome, upstream, elapsed, retried))
         if args.assets and outcome == "200":
             for asset in dict.fromkeys(_ASSET.findall(body.decode("utf-8", "replace"))):
-                outcome, upstream, elapsed, retried, _ = client.get(asset, asset=True)
+                outcome, upstream, elapsed, retried = client.get(asset, asset=True)[:4]
                 with lock:
                     results["asset"].append((outcome, upstream, elapsed, retried))
         if args.pause:
@@ -122,18 +121,18 @@ def percentile(sorted_values, fraction):
 
 def summary(results):
     statuses, upstreams = {}, {}
-    for outcome, upstream, _, _ in results:
+    for outcome, upstream, _elapsed, _retried in results:
         statuses[outcome] = statuses.get(outcome, 0) + 1
         if outcome == "200":
             upstreams[upstream] = upstreams.get(upstream, 0) + 1
-    latencies = sorted(elapsed for _, _, elapsed, _ in results)
+    latencies = sorted(result[2] for result in results)
     return {
         "requests": len(results),
         "ok": statuses.get("200", 0),
         "failed": len(results) - statuses.get("200", 0),
         "statuses": statuses,
         "upstreams": upstreams,
-        "retried_after_keepalive_close": sum(1 for *_, retried in results if retried),
+        "retried_after_keepalive_close": sum(1 for result in results if result[3]),
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "max_ms": round(latencies[-1], 1) if latencies else 0.0,
@@ -141,7 +140,7 @@ def summary(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--host", required=True, help="the Host header (the site's domain)")
     parser.add_argument("--seconds", type=float, default=10)
@@ -157,7 +156,7 @@ def main():
         signal.signal(signum, lambda *_: STOP.set())
     results, lock = {"page": [], "asset": []}, threading.Lock()
     deadline = time.monotonic() + args.seconds
-    threads = [threading.Thread(target=run_client, args=(args, deadline, results, lock)) for _ in range(args.clients)]
+    threads = [threading.Thread(target=run_client, args=(args, deadline, results, lock)) for _client in range(args.clients)]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):

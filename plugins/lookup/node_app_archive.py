@@ -1,12 +1,14 @@
 # Copyright: proxylab.webstack maintainers
-# MIT License (see galaxy.yml)
+# MIT License (see galaxy.yml), or at your choice GNU General Public License v3.0+ (see
+# https://www.gnu.org/licenses/gpl-3.0.txt), the license of the ansible-core plugin API this uses
+# SPDX-License-Identifier: MIT OR GPL-3.0-or-later
 """Lookup plugin: a deterministic archive of a directory on the controller, cached by its checksum."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: node_app_archive
-author: proxylab.webstack maintainers
+author: proxylab.webstack maintainers (@proxylab)
 version_added: "0.2.0"
 short_description: Pack a directory on the controller into a deterministic, cached tar.gz
 description:
