@@ -16,7 +16,7 @@ export LAB_HTTP_PORT ?= 8080
 export LAB_HTTPS_PORT ?= 8443
 LAB_DOMAIN ?= dumbflix.lab
 
-.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint pytest molecule test build docs clean
+.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint pytest molecule test bench build docs clean
 
 help:
 	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it"
@@ -26,6 +26,7 @@ help:
 	@echo "make hosts     add '127.0.0.1 $(LAB_DOMAIN)' to /etc/hosts (make hosts-remove takes it out)"
 	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
 	@echo "make lint      yamllint, ansible-lint (production profile), workflow schema, plugin docs, changelog"
+	@echo "make bench     time converge and re-runs, load the proxy and an app server, as ratios (about 15 min)"
 	@echo "make build     build the collection tarball"
 	@echo "make docs      write the roles' variable tables from their argument specs"
 
@@ -84,6 +85,12 @@ molecule: venv images
 # lanes at once: node_app (the longest), default, then nginx_proxy and pytest in the third.
 test: lint images
 	scripts/test-lanes.sh "node_app" "default" "nginx_proxy pytest"
+
+# Ratios measured in one run on fresh containers (webstack-bench-*, removed at the end): converge and
+# re-run against the floor of ping + facts, 6 app hosts against 2, the proxy against one app server
+# direct (wrk), the app's memory in each mode. BENCH_ARGS passes options, e.g. --duration 5.
+bench: venv engine images
+	$(BIN)/python scripts/bench.py --markdown .cache/bench/results.md $(BENCH_ARGS)
 
 # The variable tables of the roles' READMEs, from meta/argument_specs.yml.
 docs: venv
