@@ -16,7 +16,7 @@ export LAB_HTTP_PORT ?= 8080
 export LAB_HTTPS_PORT ?= 8443
 LAB_DOMAIN ?= dumbflix.lab
 
-.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint collection-check pytest molecule test build docs clean
+.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint collection-check pytest molecule test bench build docs clean
 
 help:
 	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it"
@@ -28,6 +28,7 @@ help:
 	@echo "make lint      yamllint, ansible-lint (production profile), molecule loads every scenario,"
 	@echo "               workflow schema, plugin docs, changelog fragments"
 	@echo "make collection-check  Galaxy's importer and ansible-test sanity on the built collection"
+	@echo "make bench     time converge and re-runs, load the proxy and an app server, as ratios (about 15 min)"
 	@echo "make build     build the collection tarball"
 	@echo "make docs      write the roles' variable tables from their argument specs"
 
@@ -94,6 +95,12 @@ molecule: venv images
 # and `collection` (make collection-check) in the third.
 test: lint images
 	scripts/test-lanes.sh "node_app" "default" "nginx_proxy pytest collection"
+
+# Ratios measured in one run on fresh containers (webstack-bench-*, removed at the end): converge and
+# re-run against the floor of ping + facts, 6 app hosts against 2, the proxy against one app server
+# direct (wrk), the app's memory in each mode. BENCH_ARGS passes options, e.g. --duration 5.
+bench: venv engine images
+	$(BIN)/python scripts/bench.py --markdown .cache/bench/results.md $(BENCH_ARGS)
 
 # The variable tables of the roles' READMEs, from meta/argument_specs.yml.
 docs: venv
