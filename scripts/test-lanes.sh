@@ -7,7 +7,7 @@
 # health gates, load windows), so lanes at once finish well before one.
 #
 #   scripts/test-lanes.sh                                   # every molecule scenario
-#   scripts/test-lanes.sh "node_app" "default" "nginx_proxy pytest collection"
+#   scripts/test-lanes.sh "node_app" "default collection" "nginx_proxy pytest"
 #
 # Each job's output goes to .cache/test-lanes/<job>.log and is printed, in one block, when the job
 # ends; the exit status is non-zero when any job failed.

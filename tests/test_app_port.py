@@ -27,7 +27,7 @@ def test_port_set_as_role_variable_answers_through_the_proxy(scratch_host, tmp_p
         "node_app_firewall": False,
         "nginx_proxy_backend_group": "all",
         "nginx_proxy_domain": "port.test",
-    }, tmp_path=tmp_path, timeout=900)
+    }, tmp_path=tmp_path, timeout=1800)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
     listening = docker_sh(scratch_host, "ss -Hltn").stdout
