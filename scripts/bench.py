@@ -228,7 +228,7 @@ def ansible_env() -> dict:
     return env
 
 
-def timed_playbook(name, playbook, inventory, *extra, timeout=1800) -> tuple[float, dict, str]:
+def timed_playbook(name, playbook, inventory, *extra, timeout=3600) -> tuple[float, dict, str]:
     """Run ansible-playbook, keep its log under .cache/bench/logs/<name>.log; seconds, recap, output."""
     args = ["ansible-playbook", str(playbook), "-i", str(inventory), *extra]
     start = time.monotonic()
@@ -322,35 +322,46 @@ def verdict(ok: bool) -> str:
 
 
 def build_rows(r: dict) -> list[tuple[str, str, str, str]]:
-    """(measure, value, ratio, goal) rows of the table, from the results of a run."""
+    """(measure, value, ratio, goal) rows of the table, from the results of a run; a run cut short
+    gives the rows of what it measured."""
     mib = lambda kib: f"{kib / 1024:.0f} MiB"  # noqa: E731
-    rows = [
-        ("floor: facts + ping, 1 proxy + 2 apps", f"{r['floor']:.1f} s", "1x", ""),
-        ("fresh converge (site.yml)", f"{r['converge']:.1f} s", f"{r['converge'] / r['floor']:.1f}x floor", ""),
-        (f"idempotent re-run (changed={r['rerun_changed']})", f"{r['rerun']:.1f} s", f"{r['rerun'] / r['floor']:.1f}x floor",
-         f"<= {GOAL_RERUN_VS_FLOOR:g}x, changed=0: "
-         f"{verdict(r['rerun'] / r['floor'] <= GOAL_RERUN_VS_FLOOR and r['rerun_changed'] == 0)}"),
-        (f"re-run, {r['apps']} app hosts against 2 (changed={r['rerun6_changed']})", f"{r['rerun6']:.1f} s vs {r['rerun']:.1f} s",
-         f"{r['rerun6'] / r['rerun']:.2f}x",
-         f"<= {GOAL_SIX_VS_TWO:g}x: {verdict(r['rerun6'] / r['rerun'] <= GOAL_SIX_VS_TWO)}"),
-    ]
-    for kind, goal in (("page", GOAL_PAGE_PROXY_VS_DIRECT), ("asset", GOAL_ASSET_PROXY_VS_DIRECT)):
+    has = lambda *keys: all(key in r for key in keys)  # noqa: E731
+    rows = []
+    if has("floor"):
+        rows.append(("floor: facts + ping, 1 proxy + 2 apps", f"{r['floor']:.1f} s", "1x", ""))
+    if has("floor", "converge"):
+        rows.append(("fresh converge (site.yml)", f"{r['converge']:.1f} s", f"{r['converge'] / r['floor']:.3g}x floor", ""))
+    if has("floor", "rerun"):
+        ok = r["rerun"] / r["floor"] <= GOAL_RERUN_VS_FLOOR and r["rerun_changed"] == 0
+        rows.append((f"idempotent re-run (changed={r['rerun_changed']})", f"{r['rerun']:.1f} s",
+                     f"{r['rerun'] / r['floor']:.3g}x floor", f"<= {GOAL_RERUN_VS_FLOOR:g}x, changed=0: {verdict(ok)}"))
+    if has("rerun", "rerun6"):
+        ratio = r["rerun6"] / r["rerun"]
+        rows.append((f"re-run, {r['apps']} app hosts against 2 (changed={r['rerun6_changed']})",
+                     f"{r['rerun6']:.1f} s vs {r['rerun']:.1f} s", f"{ratio:.3g}x",
+                     f"<= {GOAL_SIX_VS_TWO:g}x: {verdict(ratio <= GOAL_SIX_VS_TWO)}"))
+    for kind, label, goal in (("page", "page /", GOAL_PAGE_PROXY_VS_DIRECT),
+                              ("asset", "hashed asset", GOAL_ASSET_PROXY_VS_DIRECT)):
+        if not has(f"{kind}_proxy", f"{kind}_direct"):
+            continue
         proxy, direct = r[f"{kind}_proxy"], r[f"{kind}_direct"]
-        label = "page /" if kind == "page" else "hashed asset"
         rows.append((f"{label}: requests/s, proxy vs one app direct", f"{proxy['rps']:.0f} vs {direct['rps']:.0f}",
-                     f"{proxy['rps'] / direct['rps']:.2f}x",
+                     f"{proxy['rps'] / direct['rps']:.3g}x",
                      f">= {goal:g}x: {verdict(proxy['rps'] / direct['rps'] >= goal)}"))
         rows.append((f"{label}: p99, proxy vs one app direct", f"{proxy['p99_ms']:.1f} ms vs {direct['p99_ms']:.1f} ms",
-                     f"{proxy['p99_ms'] / direct['p99_ms']:.2f}x", ""))
-    start, static = r["page_direct_start"], r["page_direct"]
-    rows.append(("page /: requests/s direct, start mode against static", f"{start['rps']:.0f} vs {static['rps']:.0f}",
-                 f"{start['rps'] / static['rps']:.2f}x", ""))
+                     f"{proxy['p99_ms'] / direct['p99_ms']:.3g}x", ""))
+    if has("page_direct_start", "page_direct"):
+        start, static = r["page_direct_start"], r["page_direct"]
+        rows.append(("page /: requests/s direct, start mode against static", f"{start['rps']:.0f} vs {static['rps']:.0f}",
+                     f"{start['rps'] / static['rps']:.3g}x", ""))
     for mode in ("static", "start"):
-        mem = r[f"mem_{mode}"]
-        rows.append((f"memory, {mode} mode: app / PM2 daemon (RSS)", f"{mib(mem['app_kib'])} / {mib(mem['daemon_kib'])}",
-                     "", ""))
-    static_app, start_app = r["mem_static"]["app_kib"], r["mem_start"]["app_kib"]
-    rows.append(("memory of the app, start mode against static", "", f"{start_app / static_app:.1f}x", ""))
+        if has(f"mem_{mode}"):
+            mem = r[f"mem_{mode}"]
+            rows.append((f"memory, {mode} mode: app / PM2 daemon (RSS)",
+                         f"{mib(mem['app_kib'])} / {mib(mem['daemon_kib'])}", "", ""))
+    if has("mem_static", "mem_start"):
+        rows.append(("memory of the app, start mode against static", "",
+                     f"{r['mem_start']['app_kib'] / r['mem_static']['app_kib']:.3g}x", ""))
     return rows
 
 
@@ -457,13 +468,24 @@ def phase_start_mode(r: dict, args, inventory: Path) -> None:
 def report(r: dict, args, started: float) -> None:
     info = machine()
     info["node"] = docker_exec(APP1, "node", "--version").stdout.strip()
+    r["load_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    r["seconds"] = round(time.monotonic() - started)
+    settings = {name: getattr(args, name) for name in ("threads", "connections", "duration", "no_pipelining")}
+    (WORK / "results.json").write_text(json.dumps({"results": r, "machine": info, "settings": settings},
+                                                  indent=2, default=str) + "\n")
+    print_report(r, info, args)
+
+
+def print_report(r: dict, info: dict, args) -> None:
     rows = build_rows(r)
     print()
     print(text_table(rows))
     print()
     print(f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; {info['date']}; commit {info['commit']}")
-    print(f"Total time: {time.monotonic() - started:.0f} s; logs in {WORK / 'logs'}")
-    (WORK / "results.json").write_text(json.dumps({"results": r, "machine": info}, indent=2, default=str) + "\n")
+    if "load_end" in r:
+        print(f"Load average at the start: {' '.join(r['load_start'])}, at the end: {' '.join(r['load_end'])}")
+    if "seconds" in r:
+        print(f"Total time: {r['seconds']} s; logs in {WORK / 'logs'}")
     if args.markdown:
         text = markdown_table(rows, info, args)
         if args.markdown == "-":
@@ -473,7 +495,7 @@ def report(r: dict, args, started: float) -> None:
             print(f"\nMarkdown table written to {args.markdown}:\n\n{text}")
 
 
-def bench(args) -> int:
+def bench(args, r: dict) -> int:
     for tool in ("docker", "ansible-playbook"):
         if not shutil.which(tool):
             print(f"bench: {tool} is not on PATH (run `make bench`, which puts .venv/bin first)", file=sys.stderr)
@@ -481,9 +503,10 @@ def bench(args) -> int:
     shutil.rmtree(WORK / "logs", ignore_errors=True)
     (WORK / "logs").mkdir(parents=True)
     started = time.monotonic()
+    r["load_start"] = Path("/proc/loadavg").read_text().split()[:3]
+    log(f"load average of the machine: {' '.join(r['load_start'])}")
     log("removing leftovers of an earlier run")
     cleanup()
-    r: dict = {}
     inventory = phase_converge(r, args)
     # The load first, so the idempotent re-run (2 app hosts) comes right before the 6-host one.
     phase_http(r, args)
@@ -503,8 +526,16 @@ def main(argv=None) -> int:
     parser.add_argument("--extra-apps", type=int, default=4, help="app hosts added for the re-run (default: 4)")
     parser.add_argument("--no-pipelining", action="store_true",
                         help="run Ansible without pipelining (the docker connection's default)")
+    parser.add_argument("--report", metavar="JSON",
+                        help="measure nothing: print the table (and --markdown) of a run's results.json again")
     parser.add_argument("--keep", action="store_true", help="leave the containers running at the end")
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(Path(args.report).read_text())
+        for name, value in saved.get("settings", {}).items():
+            setattr(args, name, value)
+        print_report(saved["results"], saved["machine"], args)
+        return 0
     # The lab pipelines over SSH (ansible.cfg, [ssh_connection]); the docker connection reads only the
     # global setting, and without it every task costs several more `docker exec` calls.
     os.environ["ANSIBLE_PIPELINING"] = "false" if args.no_pipelining else "true"
@@ -513,12 +544,17 @@ def main(argv=None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupted)
+    results: dict = {}
     try:
-        return bench(args)
-    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
-        print(f"bench: {error}", file=sys.stderr)
+        return bench(args, results)
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired, KeyboardInterrupt) as error:
+        print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
+        rows = build_rows(results)
+        if rows:
+            print(f"\nWhat was measured before the run stopped (no table is written):\n\n{text_table(rows)}\n")
         return 1
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the clean-up runs to its end
         if args.keep:
             log(f"--keep: leaving the {PREFIX}-* containers and network")
         else:
