@@ -36,7 +36,7 @@ done
 
 run_job() {
   case $1 in
-    pytest) pytest -v tests ;;
+    pytest) pytest -v --durations=15 tests ;;
     collection) scripts/collection-checks.sh ;;
     *) molecule test -s "$1" ;;
   esac
@@ -67,5 +67,11 @@ status=0
 for pid in "${pids[@]}"; do
   wait "$pid" || status=1
 done
+# CI shows the end of the output: repeat the lines that say why a job failed, then the summary.
+while read -r _ job result _; do
+  [ "$result" = FAILED ] || continue
+  echo "test-lanes: why $job failed (the whole log: $logs/$job.log):"
+  grep -E '^(E |FAILED |ERROR )|\[ERROR\]|fatal:|CRITICAL' "$logs/$job.log" | tail -n 10
+done <"$logs/summary"
 cat "$logs/summary"
 exit $status
