@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,13 @@ PAGE = (b'<!doctype html><html><head><script defer src="/static/js/main.kept.js"
         b'<link href="/static/css/main.gone.css" rel="stylesheet"></head><body></body></html>')
 
 
-def spa_server(missing_asset_status):
+def spa_server(missing_asset_status, page_delay=0.0):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):  # noqa: N802 (the name http.server calls)
+            if self.path == "/":
+                time.sleep(page_delay)
             if self.path == "/static/js/main.kept.js":
                 status, kind, body = 200, "application/javascript", b"document.title += '!';"
             elif self.path.startswith("/static/") and missing_asset_status == 404:
@@ -41,17 +44,27 @@ def spa_server(missing_asset_status):
     return server
 
 
-@pytest.mark.parametrize(("missing_asset_status", "counted_as"), [(404, "404"), (200, "200 text/html")])
-def test_an_asset_the_page_names_but_the_server_lacks_counts_as_failed(missing_asset_status, counted_as):
-    server = spa_server(missing_asset_status)
+def run_load(server, *args):
     try:
         result = subprocess.run(
             [sys.executable, str(LOAD_SCRIPT), "--url", f"http://127.0.0.1:{server.server_port}/", "--host", "spa.test",
-             "--assets", "--requests", "5", "--clients", "1", "--seconds", "20"],
+             "--clients", "1", "--seconds", "20", *args],
             capture_output=True, text=True, timeout=60, check=True)
     finally:
         server.shutdown()
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_answers_slower_than_a_second_are_counted():
+    report = run_load(spa_server(404, page_delay=1.1), "--requests", "2")
+    assert (report["requests"], report["failed"], report["over_1s"]) == (2, 0, 2), report
+    report = run_load(spa_server(404), "--requests", "2")
+    assert (report["requests"], report["over_1s"]) == (2, 0), report
+
+
+@pytest.mark.parametrize(("missing_asset_status", "counted_as"), [(404, "404"), (200, "200 text/html")])
+def test_an_asset_the_page_names_but_the_server_lacks_counts_as_failed(missing_asset_status, counted_as):
+    report = run_load(spa_server(missing_asset_status), "--assets", "--requests", "5")
     assert report["requests"] == 5 and report["failed"] == 0, report
     assert report["assets"]["requests"] == 10, report["assets"]
     assert report["assets"]["statuses"] == {"200": 5, counted_as: 5}, report["assets"]

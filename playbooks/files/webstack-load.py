@@ -136,6 +136,8 @@ def summary(results):
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "max_ms": round(latencies[-1], 1) if latencies else 0.0,
+        # Requests that waited for a timeout somewhere (a hung server): a count, whatever the request rate.
+        "over_1s": sum(1 for latency in latencies if latency > 1000),
     }
 
 
