@@ -129,8 +129,18 @@ def test_apply_tests_the_new_upstreams_and_puts_the_old_ones_back_when_nginx_ref
 
 
 def test_render_into_a_stage_reports_whether_the_file_changed(conf_dir, state_dir):
+    upstream_file = conf_dir / rotation.UPSTREAM_FILE
+    assert rotation.render_into(str(conf_dir), state_dir, write=False) is True
+    assert not upstream_file.exists()
     assert rotation.render_into(str(conf_dir), state_dir) is True
     assert rotation.render_into(str(conf_dir), state_dir) is False
+    assert rotation.render_into(str(conf_dir), state_dir, write=False) is False
+    # A server taken out changes what would be rendered; --check still leaves the file alone.
+    os.makedirs(os.path.join(state_dir, "manual"), exist_ok=True)
+    open(os.path.join(state_dir, "manual", "10.0.0.3:3000"), "w").close()
+    before = upstream_file.read_text()
+    assert rotation.render_into(str(conf_dir), state_dir, write=False) is True
+    assert upstream_file.read_text() == before
 
 
 class Checker(rotation.HealthChecker):
