@@ -92,9 +92,9 @@ molecule: venv images
 # Lint first (it takes a minute and fails fast), then the molecule scenarios, pytest and the
 # collection checks (about 2 minutes, nearly 4 on a machine without ansible-test's cached virtual
 # environments) in three lanes at once: node_app (the longest); default, then `collection` (make
-# collection-check); nginx_proxy, then pytest.
+# collection-check), then proxy_ha; nginx_proxy, then pytest.
 test: lint images
-	scripts/test-lanes.sh "node_app" "default collection" "nginx_proxy pytest"
+	scripts/test-lanes.sh "node_app" "default collection proxy_ha" "nginx_proxy pytest"
 
 # Ratios measured in one run on fresh containers (webstack-bench-*, removed at the end): converge and
 # re-run against the floor of ping + facts, 6 app hosts against 2, the proxy against one app server

@@ -27,6 +27,12 @@ def test_adds_the_lab_domain_in_a_marked_block_and_leaves_other_lines(hosts_file
     )
 
 
+def test_points_the_domain_at_the_floating_address_when_the_proxies_share_one(hosts_file):
+    result = hosts_entry(hosts_file, "-e", "proxy_ha_vip=192.0.2.100")
+    assert result.returncode == 0, result.stdout
+    assert "\n192.0.2.100 dumbflix.lab\n" in hosts_file.read_text()
+
+
 def test_second_run_changes_nothing(hosts_file):
     hosts_entry(hosts_file)
     before = hosts_file.read_text()

@@ -17,14 +17,21 @@ PAGE = (b'<!doctype html><html><head><script defer src="/static/js/main.kept.js"
         b'<link href="/static/css/main.gone.css" rel="stylesheet"></head><body></body></html>')
 
 
-def spa_server(missing_asset_status, page_delay=0.0):
+def spa_server(missing_asset_status, page_delay=0.0, failing_pages=0):
+    """A single-page app on loopback; its first `failing_pages` pages answer 503, every page after
+    `page_delay` seconds, and it names itself in X-Proxy as a proxy would."""
+    pages = []
+
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):  # noqa: N802 (the name http.server calls)
             if self.path == "/":
                 time.sleep(page_delay)
-            if self.path == "/static/js/main.kept.js":
+                pages.append(self.path)
+            if self.path == "/" and len(pages) <= failing_pages:
+                status, kind, body = 503, "text/html", b"busy"
+            elif self.path == "/static/js/main.kept.js":
                 status, kind, body = 200, "application/javascript", b"document.title += '!';"
             elif self.path.startswith("/static/") and missing_asset_status == 404:
                 status, kind, body = 404, "text/html", b"404 Not Found"
@@ -33,6 +40,7 @@ def spa_server(missing_asset_status, page_delay=0.0):
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Proxy", "proxy-a")
             self.end_headers()
             self.wfile.write(body)
 
@@ -60,6 +68,17 @@ def test_answers_slower_than_a_second_are_counted():
     assert (report["requests"], report["failed"], report["over_1s"]) == (2, 0, 2), report
     report = run_load(spa_server(404), "--requests", "2")
     assert (report["requests"], report["over_1s"]) == (2, 0), report
+
+
+def test_the_longest_time_without_an_answer_and_the_window_of_failures_are_measured():
+    report = run_load(spa_server(404, page_delay=0.3, failing_pages=3), "--requests", "5")
+    assert (report["requests"], report["failed"], report["proxies"]) == (5, 3, {"proxy-a": 2}), report
+    # Three failed pages of 0.3 s each, then the first answer: 1.2 s without one is not a gap between
+    # answers; between the two answers, 0.3 s.
+    assert 250 <= report["longest_gap_ms"] < 1000, report
+    assert 850 <= report["failed_window_ms"] < 1500, report
+    report = run_load(spa_server(404, page_delay=1.1), "--requests", "2")
+    assert 1050 <= report["longest_gap_ms"] < 2500 and report["failed_window_ms"] == 0, report
 
 
 @pytest.mark.parametrize(("missing_asset_status", "counted_as"), [(404, "404"), (200, "200 text/html")])

@@ -13,8 +13,10 @@ a 404, or the page itself in its place (a single-page app's fallback answers unk
 index.html and 200; a browser refuses that HTML as a script or a style sheet), counted as the
 status "200 text/html". It prints one JSON object: the number of requests, the statuses, the
 failures (any answer other than 200, and transport errors), which upstream server answered (the
-X-Upstream header, when the proxy sends it) and the latency percentiles in milliseconds; with
---assets, the same for the assets.
+X-Upstream header, when the proxy sends it), which proxy answered (X-Proxy), the latency
+percentiles in milliseconds, the longest time without an answered request (the gap a user sees
+while a floating address moves to another proxy) and the time from the first failed request to the
+end of the last one; with --assets, the same for the assets.
 """
 
 import argparse
@@ -63,7 +65,8 @@ class Client:
         return http.client.HTTPConnection(url.hostname, url.port or 80, timeout=args.timeout)
 
     def get(self, path, asset=False):
-        """(outcome, upstream, milliseconds, retried, body) of one GET."""
+        """(outcome, upstream, milliseconds, retried, body, proxy, started, ended) of one GET; started and
+        ended on the monotonic clock."""
         started, retried = time.monotonic(), False
         while True:
             if self.connection is None:
@@ -76,17 +79,20 @@ class Client:
                 if response.getheader("Connection", "").lower() == "close":
                     self._drop()
                 upstream = (response.getheader("X-Upstream") or "-").split(", ")[-1]
+                proxy = response.getheader("X-Proxy") or "-"
                 outcome = str(response.status)
                 if asset and outcome == "200" and response.getheader("Content-Type", "").startswith("text/html"):
                     outcome = "200 text/html"
-                return outcome, upstream, (time.monotonic() - started) * 1000, retried, body
+                ended = time.monotonic()
+                return outcome, upstream, (ended - started) * 1000, retried, body, proxy, started, ended
             except Exception as error:  # noqa: BLE001 (every transport error is a failed request)
                 reused = self.reused
                 self._drop()
                 if reused and not retried and isinstance(error, _CLOSED_BEFORE_ANSWER):
                     retried = True
                     continue
-                return type(error).__name__, "-", (time.monotonic() - started) * 1000, retried, b""
+                ended = time.monotonic()
+                return type(error).__name__, "-", (ended - started) * 1000, retried, b"", "-", started, ended
 
     def _drop(self):
         if self.connection is not None:
@@ -100,14 +106,14 @@ def run_client(args, deadline, results, lock):
     if client.url.query:
         path += "?" + client.url.query
     while time.monotonic() < deadline and not STOP.is_set() and not (args.requests and len(results["page"]) >= args.requests):
-        outcome, upstream, elapsed, retried, body = client.get(path)
+        outcome, upstream, elapsed, retried, body, *when = client.get(path)
         with lock:
-            results["page"].append((outcome, upstream, elapsed, retried))
+            results["page"].append((outcome, upstream, elapsed, retried, *when))
         if args.assets and outcome == "200":
             for asset in dict.fromkeys(_ASSET.findall(body.decode("utf-8", "replace"))):
-                outcome, upstream, elapsed, retried = client.get(asset, asset=True)[:4]
+                outcome, upstream, elapsed, retried, _body, *when = client.get(asset, asset=True)
                 with lock:
-                    results["asset"].append((outcome, upstream, elapsed, retried))
+                    results["asset"].append((outcome, upstream, elapsed, retried, *when))
         if args.pause:
             STOP.wait(args.pause)
 
@@ -119,13 +125,21 @@ def percentile(sorted_values, fraction):
     return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
 
 
+def longest_gap(answer_times):
+    """Milliseconds of the longest stretch between two consecutive answers, over every client."""
+    times = sorted(answer_times)
+    return max((later - earlier for earlier, later in zip(times, times[1:])), default=0.0) * 1000
+
+
 def summary(results):
-    statuses, upstreams = {}, {}
-    for outcome, upstream, _elapsed, _retried in results:
+    statuses, upstreams, proxies = {}, {}, {}
+    for outcome, upstream, _elapsed, _retried, proxy, _started, _ended in results:
         statuses[outcome] = statuses.get(outcome, 0) + 1
         if outcome == "200":
             upstreams[upstream] = upstreams.get(upstream, 0) + 1
+            proxies[proxy] = proxies.get(proxy, 0) + 1
     latencies = sorted(result[2] for result in results)
+    failures = [result[5:7] for result in results if result[0] != "200"]
     return {
         "requests": len(results),
         "ok": statuses.get("200", 0),
@@ -138,6 +152,11 @@ def summary(results):
         "max_ms": round(latencies[-1], 1) if latencies else 0.0,
         # Requests that waited for a timeout somewhere (a hung server): a count, whatever the request rate.
         "over_1s": sum(1 for latency in latencies if latency > 1000),
+        "proxies": proxies,
+        # The time without service while a floating address moves, and whether failures stayed inside it.
+        "longest_gap_ms": round(longest_gap(result[6] for result in results if result[0] == "200"), 1),
+        "failed_window_ms": round((max(end for _start, end in failures) - min(start for start, _end in failures)) * 1000, 1)
+        if failures else 0.0,
     }
 
 
