@@ -15,11 +15,20 @@ export LAB_SSH_PORT_APP2 ?= 2203
 export LAB_HTTP_PORT ?= 8080
 export LAB_HTTPS_PORT ?= 8443
 LAB_DOMAIN ?= dumbflix.lab
+# PROXIES=2: a second proxy shares a floating address with the first (keepalived), with a client VM
+# and a forwarder on the lab network. `make lab` remembers the choice in .lab/proxies for the targets
+# below; `make lab PROXIES=1` goes back to one proxy.
+PROXIES ?= $(shell cat .lab/proxies 2>/dev/null || echo 1)
+export LAB_PROXIES := $(PROXIES)
+LAB_INVENTORY := -i inventories/lab $(if $(filter 2,$(PROXIES)),-i inventories/lab-ha)
+# The laptop reaches the two-proxy lab through the forwarder on 127.0.0.1, not the floating address.
+LAB_HOSTS_ADDRESS := $(if $(filter 2,$(PROXIES)),-e hosts_entry_address=127.0.0.1)
 
 .PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint collection-check pytest molecule test bench build docs clean
 
 help:
-	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it"
+	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it;"
+	@echo "               PROXIES=2 adds a second proxy behind a floating address, and a client"
 	@echo "make lab-down  remove the lab containers and network"
 	@echo "make failover  fail the lab's app servers in turn under load and report what the proxy served"
 	@echo "make rollback  take every lab app server back to its previous release, rolling"
@@ -53,18 +62,18 @@ lab: venv engine
 	APP_SRC="$(APP_SRC)" APP_MODE="$(APP_MODE)" LAB_DOMAIN="$(LAB_DOMAIN)" scripts/lab-deploy.sh
 
 failover: venv
-	ansible-playbook playbooks/failover_check.yml -i inventories/lab -e failover_from_controller=true \
+	ansible-playbook playbooks/failover_check.yml $(LAB_INVENTORY) -e failover_from_controller=true \
 	  -e failover_http_port=$(LAB_HTTP_PORT) -e failover_https_port=$(LAB_HTTPS_PORT)
 
 # RELEASE=<id> picks a release instead of the previous one.
 rollback: venv
-	ansible-playbook playbooks/rollback.yml -i inventories/lab $(if $(RELEASE),-e node_app_release=$(RELEASE))
+	ansible-playbook playbooks/rollback.yml $(LAB_INVENTORY) $(if $(RELEASE),-e node_app_release=$(RELEASE))
 
 hosts: venv
-	ansible-playbook playbooks/hosts_entry.yml -i inventories/lab
+	ansible-playbook playbooks/hosts_entry.yml $(LAB_INVENTORY) $(LAB_HOSTS_ADDRESS)
 
 hosts-remove: venv
-	ansible-playbook playbooks/hosts_entry.yml -i inventories/lab -e hosts_entry_state=absent
+	ansible-playbook playbooks/hosts_entry.yml $(LAB_INVENTORY) -e hosts_entry_state=absent
 
 lab-down: engine
 	scripts/lab.sh down

@@ -68,7 +68,12 @@ with open(path, "w") as out:
 PY
 log "what the lab deploys is recorded in $deployed"
 
-ansible-playbook site.yml -i inventories/lab
+inventory=(-i inventories/lab)
+if [ "${LAB_PROXIES:-1}" = 2 ]; then
+  # Two proxies behind the floating address, and the client VM (scripts/lab.sh up made them).
+  inventory+=(-i inventories/lab-ha)
+fi
+ansible-playbook site.yml "${inventory[@]}"
 
 cat <<MSG
 
@@ -77,3 +82,9 @@ The lab serves $what at http://$domain:$http_port/
   in a browser: run \`make hosts\` once (adds "127.0.0.1 $domain" to /etc/hosts), then open http://$domain:$http_port/
   \`make failover\` switches the app servers off in turn and shows that the site keeps serving.
 MSG
+if [ "${LAB_PROXIES:-1}" = 2 ]; then
+  cat <<MSG
+  Two proxies share the floating address ${LAB_NET:-10.213.48}.200; 127.0.0.1:$http_port reaches it through the
+  lab's forwarder. \`make failover\` also stops the holder's nginx, then switches the holder off.
+MSG
+fi

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # The local lab: three systemd containers that behave like the VMs of a real deployment
-# (one proxy, two app servers), reachable over SSH on loopback as the user 'deploy'.
+# (one proxy, two app servers), reachable over SSH on loopback as the user 'deploy'. With
+# LAB_PROXIES=2, a second proxy and a client VM join them, the two proxies share the floating address
+# LAB_VIP (keepalived, the proxy_ha role), and a small forwarder container publishes the site on
+# 127.0.0.1 by relaying to that address (the laptop is not on the lab network; the client VM is).
+# Every lab host has a fixed address on the lab network (LAB_NET.10 and up), as VMs do; docker
+# hands out only the lower half of the network, so LAB_VIP (LAB_NET.200) is nobody's.
 #
 #   scripts/lab.sh up      create or reuse the containers, wait until each answers over SSH
 #   scripts/lab.sh down    remove the containers and the lab network (nothing else)
@@ -12,6 +17,9 @@
 #   LAB_DIR          where the SSH key is generated          (<repo>/.lab)
 #   LAB_SSH_PORT_PROXY / LAB_SSH_PORT_APP1 / LAB_SSH_PORT_APP2   (2201 / 2202 / 2203)
 #   LAB_HTTP_PORT / LAB_HTTPS_PORT                           (8080 / 8443)
+#   LAB_PROXIES      1, or 2 for two proxies behind a floating address (1)
+#   LAB_SSH_PORT_PROXY2 / LAB_SSH_PORT_CLIENT                (2204 / 2205)
+#   LAB_NET          the first three octets of the lab network, a /24    (10.213.48)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,23 +28,38 @@ image=${LAB_IMAGE:-${PROXYLAB_IMAGE_DEBIAN12:-proxylab/debian:12}}
 lab_dir=${LAB_DIR:-$repo_root/.lab}
 network="$prefix"
 key="$lab_dir/id_ed25519"
+proxies=${LAB_PROXIES:-1}
+net=${LAB_NET:-10.213.48}
+vip="$net.200"
+case "$proxies" in 1|2) ;; *) echo "LAB_PROXIES must be 1 or 2 (got $proxies)" >&2; exit 2 ;; esac
+http_ports="127.0.0.1:${LAB_HTTP_PORT:-8080}:80 127.0.0.1:${LAB_HTTPS_PORT:-8443}:443"
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 
-# name, then the published ports as docker -p arguments
+# name, address on the lab network, then the published ports as docker -p arguments. With two
+# proxies the forwarder publishes the site's ports instead of the proxy.
 hosts() {
-  echo "proxy 127.0.0.1:${LAB_SSH_PORT_PROXY:-2201}:22 127.0.0.1:${LAB_HTTP_PORT:-8080}:80 127.0.0.1:${LAB_HTTPS_PORT:-8443}:443"
-  echo "app1 127.0.0.1:${LAB_SSH_PORT_APP1:-2202}:22"
-  echo "app2 127.0.0.1:${LAB_SSH_PORT_APP2:-2203}:22"
+  if [ "$proxies" = 2 ]; then
+    echo "proxy $net.10 127.0.0.1:${LAB_SSH_PORT_PROXY:-2201}:22"
+    echo "proxy2 $net.11 127.0.0.1:${LAB_SSH_PORT_PROXY2:-2204}:22"
+  else
+    echo "proxy $net.10 127.0.0.1:${LAB_SSH_PORT_PROXY:-2201}:22 $http_ports"
+  fi
+  echo "app1 $net.21 127.0.0.1:${LAB_SSH_PORT_APP1:-2202}:22"
+  echo "app2 $net.22 127.0.0.1:${LAB_SSH_PORT_APP2:-2203}:22"
+  if [ "$proxies" = 2 ]; then
+    echo "client $net.30 127.0.0.1:${LAB_SSH_PORT_CLIENT:-2205}:22"
+  fi
 }
 
 # What a container was created from; a different value means it must be recreated.
 # What a container is made from: the image, its published ports and the capabilities below
-# (NET_ADMIN: node_app's firewall), so a lab from an older recipe is recreated.
+# (NET_ADMIN: node_app's firewall and keepalived; NET_RAW: keepalived's VRRP), so a lab from an
+# older recipe is recreated.
 recipe_of() {
   local image_id
   image_id=$(docker image inspect --format '{{.Id}}' "$image")
-  echo "$image_id $* caps=SYS_ADMIN,NET_ADMIN" | sha256sum | cut -c1-16
+  echo "$image_id $* caps=SYS_ADMIN,NET_ADMIN,NET_RAW" | sha256sum | cut -c1-16
 }
 
 ensure_key() {
@@ -46,14 +69,51 @@ ensure_key() {
 }
 
 ensure_network() {
-  docker network inspect "$network" >/dev/null 2>&1 \
-    || docker network create --label org.proxylab.lab="$prefix" "$network" >/dev/null
+  local subnet
+  subnet=$(docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$network" 2>/dev/null || true)
+  if [ -n "$subnet" ] && [ "$subnet" != "$net.0/24" ]; then
+    # A lab from before fixed addresses (or another LAB_NET): its containers go with the network.
+    log "the $network network is $subnet, not $net.0/24: recreating the lab"
+    down
+    subnet=""
+  fi
+  [ -n "$subnet" ] || docker network create --label org.proxylab.lab="$prefix" \
+    --subnet "$net.0/24" --ip-range "$net.0/25" --gateway "$net.1" "$network" >/dev/null
+}
+
+# The site on 127.0.0.1 with two proxies: a TCP relay on the lab network to the floating address
+# (scripts/lab-forwarder.py, no systemd, no SSH), so the laptop's requests follow the address.
+ensure_forwarder() {
+  local container="$prefix-forwarder" recipe current
+  recipe=$(recipe_of "$http_ports" "$vip" "$(sha256sum "$repo_root/scripts/lab-forwarder.py")")
+  current=$(docker inspect --format '{{ index .Config.Labels "org.proxylab.recipe" }}' "$container" 2>/dev/null || true)
+  if [ "$current" != "$recipe" ]; then
+    docker rm -f "$container" >/dev/null 2>&1 || true
+    log "creating $container (127.0.0.1:${LAB_HTTP_PORT:-8080} and :${LAB_HTTPS_PORT:-8443} to $vip)"
+    docker run -d --name "$container" --hostname forwarder --network "$network" --ip "$net.40" \
+      --label org.proxylab.lab="$prefix" --label org.proxylab.recipe="$recipe" --restart unless-stopped \
+      -v "$repo_root/scripts/lab-forwarder.py:/usr/local/bin/lab-forwarder.py:ro" \
+      -p "127.0.0.1:${LAB_HTTP_PORT:-8080}:8080" -p "127.0.0.1:${LAB_HTTPS_PORT:-8443}:8443" \
+      "$image" python3 /usr/local/bin/lab-forwarder.py "8080=$vip:80" "8443=$vip:443" >/dev/null
+  fi
+  docker start "$container" >/dev/null
+}
+
+# Containers of the other LAB_PROXIES setting (switching from 2 proxies back to 1, say).
+remove_extra() {
+  local name
+  for name in proxy2 client forwarder; do
+    if [ "$proxies" = 1 ] && docker inspect "$prefix-$name" >/dev/null 2>&1; then
+      log "removing $prefix-$name (LAB_PROXIES=1)"
+      docker rm -f "$prefix-$name" >/dev/null
+    fi
+  done
 }
 
 ensure_host() {
-  local name=$1; shift
+  local name=$1 address=$2; shift 2
   local container="$prefix-$name" recipe current state publish=()
-  recipe=$(recipe_of "$@")
+  recipe=$(recipe_of "$address" "$@")
   for port in "$@"; do publish+=(-p "$port"); done
 
   current=$(docker inspect --format '{{ index .Config.Labels "org.proxylab.recipe" }}' "$container" 2>/dev/null || true)
@@ -65,9 +125,9 @@ ensure_host() {
   if [ -z "$current" ]; then
     log "creating $container"
     docker run -d --name "$container" --hostname "$name" \
-      --network "$network" --network-alias "$name" \
+      --network "$network" --network-alias "$name" --ip "$address" \
       --label org.proxylab.lab="$prefix" --label org.proxylab.recipe="$recipe" \
-      --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+      --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
       "${publish[@]}" "$image" >/dev/null
   fi
@@ -111,20 +171,25 @@ up() {
   fi
   ensure_key
   ensure_network
-  local name ports ssh_port
-  while read -r name ports; do
+  remove_extra
+  local name address ports ssh_port
+  while read -r name address ports; do
     # shellcheck disable=SC2086 # ports is a list of -p values
-    ensure_host "$name" $ports
+    ensure_host "$name" "$address" $ports
   done < <(hosts)
-  while read -r name ports; do
+  [ "$proxies" = 1 ] || ensure_forwarder
+  while read -r name address ports; do
     ssh_port=$(echo "$ports" | cut -d' ' -f1 | cut -d: -f2)
     wait_ready "$name" "$ssh_port"
   done < <(hosts)
+  # What the Makefile's targets (make failover, make hosts, ...) read to find the lab's inventory.
+  echo "$proxies" > "$lab_dir/proxies"
 }
 
 down() {
   docker ps -aq --filter "label=org.proxylab.lab=$prefix" | xargs -r docker rm -f >/dev/null
   docker network rm "$network" >/dev/null 2>&1 || true
+  rm -f "$lab_dir/proxies"
   log "removed the $prefix containers and network"
 }
 

@@ -17,6 +17,8 @@ PORTS = {
     "LAB_SSH_PORT_APP2": "22203",
     "LAB_HTTP_PORT": "28080",
     "LAB_HTTPS_PORT": "28443",
+    # A network of its own, beside a lab the user may have up (10.213.48.0/24).
+    "LAB_NET": "10.213.49",
 }
 HOSTS = {"proxy": "22201", "app1": "22202", "app2": "22203"}
 

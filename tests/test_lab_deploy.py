@@ -23,6 +23,7 @@ def lab_copy(tmp_path):
     shutil.copytree(REPO_ROOT / "scripts", root / "scripts")
     shutil.copytree(REPO_ROOT / "inventories" / "lab", root / "inventories" / "lab",
                     ignore=shutil.ignore_patterns("deployed.yml"))
+    shutil.copytree(REPO_ROOT / "inventories" / "lab-ha", root / "inventories" / "lab-ha")
     shutil.copytree(REPO_ROOT / "tests" / "fixtures" / "hello-app", root / "tests" / "fixtures" / "hello-app",
                     ignore=shutil.ignore_patterns("node_modules", "build"))
     stubs = tmp_path / "bin"
@@ -41,8 +42,9 @@ def lab_deploy(root, stubs, **env):
                           capture_output=True, text=True, timeout=60, check=False)
 
 
-def inventory_vars(root, host):
-    result = subprocess.run([str(ANSIBLE_INVENTORY), "-i", str(root / "inventories" / "lab"), "--host", host],
+def inventory_vars(root, host, *more):
+    sources = [arg for name in ("lab", *more) for arg in ("-i", str(root / "inventories" / name))]
+    result = subprocess.run([str(ANSIBLE_INVENTORY), *sources, "--host", host],
                             capture_output=True, text=True, timeout=60, check=True)
     return json.loads(result.stdout)
 
@@ -68,3 +70,16 @@ def test_offline_the_demo_app_is_recorded_with_its_banner(lab_copy):
     assert found["node_app_src"] == str(root / "tests" / "fixtures" / "hello-app"), found
     assert "could not be reached" in found["node_app_env"]["APP_BANNER"], found
     assert found["nginx_proxy_domain"] == "dumbflix.lab" and "node_app_mode" not in found, found
+
+
+def test_two_proxies_deploy_with_the_lab_ha_inventory_and_share_the_recorded_choice(lab_copy):
+    root, stubs, calls = lab_copy
+    source = root / "tests" / "fixtures" / "hello-app"
+    result = lab_deploy(root, stubs, APP_SRC=str(source), LAB_PROXIES="2")
+    assert result.returncode == 0, result.stderr
+    assert calls.read_text().split("\n")[0] == "site.yml -i inventories/lab -i inventories/lab-ha"
+    second = inventory_vars(root, "webstack-lab-proxy2", "lab-ha")
+    assert second["node_app_src"] == str(source) and second["ansible_user"] == "deploy", second
+    first = inventory_vars(root, "webstack-lab-proxy", "lab-ha")
+    assert first["proxy_ha_vip"] == second["proxy_ha_vip"], (first, second)
+    assert "floating address" in result.stdout

@@ -13,7 +13,7 @@ DOMAIN = "dumbflix.lab"
 PROXIES = ("proxy-ha-deb12", "proxy-ha-deb13")
 CLIENT = "proxy-ha-client"
 # A backup takes the address 3 adverts (0.5 s) and a skew after the last one it heard; the holder
-# gives it up after 2 failed checks a second apart. The bound for the time without service.
+# gives it up at the first failed check (once a second). The bound for the time without service.
 MAX_GAP_MS = 3000
 
 

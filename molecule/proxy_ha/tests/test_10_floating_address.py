@@ -36,6 +36,9 @@ def test_the_track_script_runs_as_the_unprivileged_script_user():
     assert "enable_script_security" in conf and "script_user keepalived_script" in conf, conf
     user = docker_sh(proxy, "getent passwd keepalived_script").stdout.split(":")
     assert int(user[2]) < 1000 and user[6].strip() == "/usr/sbin/nologin", user
+    assert "script /usr/local/libexec/proxy-ha/nginx-answers" in conf, conf
+    script = docker_sh(proxy, "stat -c '%U %a' /usr/local/libexec/proxy-ha /usr/local/libexec/proxy-ha/nginx-answers").stdout
+    assert script.split() == ["root", "755", "root", "755"], script
     # The check runs once a second for a few milliseconds: watch /proc for its curl processes.
     owners = set()
     deadline = time.monotonic() + 10
