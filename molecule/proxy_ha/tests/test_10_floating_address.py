@@ -25,6 +25,7 @@ def test_peers_are_unicast_and_the_holder_is_not_preempted():
         conf = docker_sh(proxy, "cat /etc/keepalived/keepalived.conf").stdout
         assert f"unicast_src_ip {own}" in conf and f"        {peer}\n" in conf, conf
         assert "nopreempt" in conf and "state BACKUP" in conf and f"{VIP}/24 dev eth0" in conf, conf
+        assert "check_unicast_src" in conf, conf
     # The inventory order gives the priorities: the group's first proxy 200, the second 190.
     assert "priority 200" in docker_sh(PROXIES[0], "cat /etc/keepalived/keepalived.conf").stdout
     assert "priority 190" in docker_sh(PROXIES[1], "cat /etc/keepalived/keepalived.conf").stdout
