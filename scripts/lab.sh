@@ -2,10 +2,10 @@
 # The local lab: three systemd containers that behave like the VMs of a real deployment
 # (one proxy, two app servers), reachable over SSH on loopback as the user 'deploy'. With
 # LAB_PROXIES=2, a second proxy and a client VM join them, the two proxies share the floating address
-# LAB_VIP (keepalived, the proxy_ha role), and a small forwarder container publishes the site on
+# LAB_NET.200 (keepalived, the proxy_ha role), and a small forwarder container publishes the site on
 # 127.0.0.1 by relaying to that address (the laptop is not on the lab network; the client VM is).
 # Every lab host has a fixed address on the lab network (LAB_NET.10 and up), as VMs do; docker
-# hands out only the lower half of the network, so LAB_VIP (LAB_NET.200) is nobody's.
+# hands out only the lower half of the network, so LAB_NET.200 is nobody's.
 #
 #   scripts/lab.sh up      create or reuse the containers, wait until each answers over SSH
 #   scripts/lab.sh down    remove the containers and the lab network (nothing else)
