@@ -67,11 +67,13 @@ status=0
 for pid in "${pids[@]}"; do
   wait "$pid" || status=1
 done
-# CI shows the end of the output: repeat the lines that say why a job failed, then the summary.
+# CI shows the end of the output: repeat the first lines that say why a job failed (the cause comes
+# before its consequences), each with the two after it (molecule wraps a long message), then the
+# summary.
 while read -r _ job result _; do
   [ "$result" = FAILED ] || continue
   echo "test-lanes: why $job failed (the whole log: $logs/$job.log):"
-  grep -E '^(E |FAILED |ERROR )|\[ERROR\]|fatal:|CRITICAL' "$logs/$job.log" | tail -n 10
+  grep -m 3 -A2 -E '^(E |FAILED |ERROR )|\[ERROR\]|fatal:|CRITICAL' "$logs/$job.log"
 done <"$logs/summary"
 cat "$logs/summary"
 exit $status
