@@ -105,6 +105,14 @@ CASES = {
         {"nginx_proxy_trusted_proxies": ["lb.example.com"]},
         ["nginx_proxy_trusted_proxies addresses or CIDR ranges", "lb.example.com"],
     ),
+    "gzip level out of range": (
+        {"nginx_proxy_gzip_comp_level": 0},
+        ["nginx_proxy_gzip_comp_level 1 to 9 (got 0)"],
+    ),
+    "access log buffer that is not a size": (
+        {"nginx_proxy_access_log_buffer": "lots"},
+        ['nginx_proxy_access_log_buffer a size such as 64k or empty (got "lots")'],
+    ),
     "unknown TLS mode": (
         {"nginx_proxy_tls": "letsencrypt"},
         ["nginx_proxy_tls", "letsencrypt"],

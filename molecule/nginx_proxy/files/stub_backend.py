@@ -7,7 +7,8 @@ It behaves like a Node.js app behind the proxy:
 - GET of a path ending in /slow/<seconds> answers after that many seconds;
 - GET /static/<name>.js or .css answers the file, as a build's asset, naming this server and sent with
   Cache-Control: no-cache (what the proxy must override for hashed names); a name containing
-  "missing" answers the HTML page instead, as a single-page app's fallback for a file it lacks;
+  "missing" answers the HTML page instead, as a single-page app's fallback for a file it lacks, and
+  one containing "large" adds about 8 KB of script (worth compressing);
 - POST answers 200 and appends the request's X-Request-Id to POST_LOG, so tests can count on which
   servers a POST was executed;
 - an idle keepalive connection is closed after 5 s, as Node.js does.
@@ -44,6 +45,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.path.startswith("/static/") and self.path.endswith((".js", ".css")) and "missing" not in self.path:
             body = f"/* backend {NAME} {self.path} */\n".encode()
+            if "large" in self.path:
+                body += b"".join(b"function f%d(a,b){return a*%d+b}\n" % (i, i) for i in range(300))
             kind = "application/javascript" if self.path.endswith(".js") else "text/css"
             self.send_response(200)
             self.send_header("Content-Type", f"{kind}; charset=utf-8")

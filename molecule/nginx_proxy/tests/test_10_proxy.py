@@ -5,7 +5,8 @@ import uuid
 from collections import Counter
 
 import pytest
-from conftest import APPS, DOMAIN, MAINTENANCE_TEXT, curl_target, fetch, get_host, inventory_vars, set_apps, uses_tls, wait_for_proxy
+from conftest import (APPS, DOMAIN, MAINTENANCE_TEXT, curl_target, fetch, get_host, inventory_vars, set_apps, uses_tls,
+                      wait_for_proxy, wait_until)
 
 testinfra_hosts = ["ansible://proxy"]
 
@@ -112,7 +113,14 @@ def test_x_upstream_header_follows_nginx_proxy_debug_headers(host):
 def test_access_log_records_the_upstream(host):
     probe = f"/log-probe-{uuid.uuid4().hex}"
     assert fetch(host, path=probe)[0].status == 200
-    lines = [line for line in host.file("/var/log/nginx/access.log").content_string.splitlines() if probe in line]
+    lines = []
+
+    def logged():
+        lines[:] = [line for line in host.file("/var/log/nginx/access.log").content_string.splitlines() if probe in line]
+        return lines
+
+    # The log is written in batches (nginx_proxy_access_log_buffer), at least every second (_flush).
+    wait_until(logged, timeout=5, interval=0.5, message="the request is not in the access log after 5 s")
     assert len(lines) == 1, lines
     assert re.search(
         r" 200 .* upstream_addr=\d+\.\d+\.\d+\.\d+:\d+ upstream_status=200 "

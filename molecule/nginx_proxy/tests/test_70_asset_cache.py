@@ -3,7 +3,8 @@ fetched, every client gets the same copy, with immutable cache headers, also whi
 down; pages, unhashed files and a single-page app's fallback page under an asset's name never are.
 
 The stub app servers answer /static/*.js with a body naming themselves and Cache-Control: no-cache,
-and a name containing "missing" with their HTML page (tests/conftest.py: set_apps, fetch)."""
+a name containing "large" with 8 KB more, and a name containing "missing" with their HTML page
+(tests/conftest.py: set_apps, fetch)."""
 
 import re
 import uuid
@@ -15,6 +16,7 @@ testinfra_hosts = ["ansible://proxy"]
 pytestmark = pytest.mark.usefixtures("apps_in_rotation")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_DIR = "/var/cache/nginx-proxy/assets"
 _ASSET_BACKEND = re.compile(r"/\* backend ([\w.-]+) ")
 
 
@@ -38,6 +40,35 @@ def test_a_hashed_asset_is_fetched_once_and_served_immutable(host):
     assert all(r.headers["content-type"].startswith("application/javascript") for r in answers)
     if inventory_vars(host).get("nginx_proxy_debug_headers"):
         assert [r.headers.get("x-cache-status") for r in answers] == ["MISS"] + ["HIT"] * 11
+
+
+def cached_copies(host, path):
+    """The headers of each copy of path in the proxy's cache (one per Accept-Encoding variant)."""
+    files = host.check_output(f"grep -rlF '{path}' {CACHE_DIR} || true").split()
+    return [host.check_output(f"head -c 2048 {name} | tr -d '\\000' | sed -n '/^HTTP/,/^\\r\\?$/p'")
+            for name in files]
+
+
+def test_an_asset_is_compressed_once_and_kept_compressed(host):
+    """With gzip (on by default), an asset is compressed on its way into the cache: the cache holds a
+    gzip copy for clients that ask for gzip and a plain one for those that do not, and a client gets
+    the copy it can read, from the cache from its second request on."""
+    path = asset_path("large")
+    gzip = fetch(host, 3, path=path, curl_args="--compressed")
+    plain = fetch(host, 3, path=path, curl_args="-H 'Accept-Encoding: identity'")
+    assert [r.status for r in gzip + plain] == [200] * 6
+    assert [r.headers.get("content-encoding") for r in gzip] == ["gzip"] * 3, [r.headers for r in gzip]
+    assert [r.headers.get("content-encoding") for r in plain] == [None] * 3, [r.headers for r in plain]
+    # curl --compressed decompresses: both copies carry the same script.
+    assert {r.body.split("*/", 1)[1] for r in gzip + plain} == {plain[0].body.split("*/", 1)[1]}
+    assert len(plain[0].body) > 8000
+    if inventory_vars(host).get("nginx_proxy_debug_headers"):
+        assert [r.headers.get("x-cache-status") for r in gzip] == ["MISS", "HIT", "HIT"]
+        assert [r.headers.get("x-cache-status") for r in plain] == ["MISS", "HIT", "HIT"]
+        assert all(re.fullmatch(r"[\d.]+:\d+", r.headers.get("x-upstream", "")) for r in gzip[:1] + plain[:1])
+    copies = cached_copies(host, path)
+    assert len(copies) == 2, copies
+    assert sorted("Content-Encoding: gzip" in copy for copy in copies) == [False, True], copies
 
 
 def test_pages_and_unhashed_files_are_never_cached(host):
