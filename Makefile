@@ -37,7 +37,8 @@ help:
 	@echo "make lint      yamllint, ansible-lint (production profile), molecule loads every scenario,"
 	@echo "               workflow schema, plugin docs, changelog fragments"
 	@echo "make collection-check  Galaxy's importer and ansible-test sanity on the built collection"
-	@echo "make bench     time converge and re-runs, load the proxy and an app server, as ratios (about 15 min)"
+	@echo "make bench     time converge and re-runs, load the proxy and an app server, as ratios (about 15 min);"
+	@echo "               BENCH_ARGS=--proxy-settings measures the proxy's settings one at a time instead"
 	@echo "make build     build the collection tarball"
 	@echo "make docs      write the roles' variable tables from their argument specs"
 
@@ -107,7 +108,9 @@ test: lint images
 
 # Ratios measured in one run on fresh containers (webstack-bench-*, removed at the end): converge and
 # re-run against the floor of ping + facts, 6 app hosts against 2, the proxy against one app server
-# direct (wrk), the app's memory in each mode. BENCH_ARGS passes options, e.g. --duration 5.
+# direct (wrk), the app's memory in each mode. BENCH_ARGS passes options, e.g. --duration 5, or
+# --proxy-settings: nginx_proxy's tuning (access log, gzip, upstream keep-alive, workers), one setting
+# at a time against the defaults.
 bench: venv engine images
 	$(BIN)/python scripts/bench.py --markdown .cache/bench/results.md $(BENCH_ARGS)
 

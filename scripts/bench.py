@@ -17,7 +17,14 @@ SSH), deploys the fixture app tests/fixtures/hello-app in static mode with the p
 - one app server redeployed with node_app_mode=start: its requests/s direct and its memory.
 
 It prints a table and whether each goal is met; --markdown PATH also writes the table as markdown
-(the README's "Benchmarks" section shows one). Every container and the network it creates are
+(the README's "Benchmarks" section shows one).
+
+--proxy-settings measures the proxy's tuning instead: after the converge, nginx_proxy is applied
+again with one setting changed at a time (PROXY_SETTINGS: the access log's buffer, how and at which
+level gzip compresses, the upstream keep-alive pool, the worker processes), and wrk loads the page,
+the app's small hashed asset and a large one (a real minified bundle of about 230 KB) through the
+proxy each time, asking for gzip as browsers do. Every figure is printed against the
+defaults, measured first and again last (the gap between the two is the run's noise). Every container and the network it creates are
 named webstack-bench-* and removed at the end, and at the start (leftovers of a run cut short).
 The logs of every ansible-playbook run are kept in .cache/bench/logs/.
 
@@ -273,9 +280,9 @@ def recap_text(recap) -> str:
                      for host, c in sorted(recap.items()))
 
 
-def wrk(container, url, host_header, args) -> dict:
+def wrk(container, url, host_header, args, headers=()) -> dict:
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "5s",
-               "--latency", "-H", f"Host: {host_header}", url]
+               "--latency", "-H", f"Host: {host_header}", *(arg for h in headers for arg in ("-H", h)), url]
     result = docker_exec(container, *command, timeout=args.duration + 60)
     return parse_wrk(result.stdout)
 
@@ -365,24 +372,30 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def text_table(rows) -> str:
-    header = ("measure", "value", "ratio", "goal")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+HEADER = ("measure", "value", "ratio", "goal")
+SETTINGS_HEADER = ("nginx_proxy setting", "page /", "small hashed asset", "large hashed asset", "errors")
+SETTINGS_KINDS = ("page", "asset", "large_asset")
+
+
+def text_table(rows, header=HEADER) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header)).rstrip(),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     return "\n".join(lines)
 
 
-def markdown_table(rows, info: dict, args) -> str:
-    lines = ["| measure | value | ratio | goal |", "| --- | --- | --- | --- |"]
+def markdown_table(rows, info: dict, args, header=HEADER) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     lines.append("")
     lines.append(f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; {info['date']}; "
                  f"commit {info['commit']}; {info['ansible']}; app: tests/fixtures/hello-app on Node.js "
                  f"{info['node']} (Debian 12); wrk {args.threads} threads, {args.connections} connections, "
                  f"{args.duration} s per figure, run inside the proxy container. Ansible's docker connection"
-                 f"{' without' if args.no_pipelining else ' with'} pipelining.")
+                 f"{' without' if args.no_pipelining else ' with'} pipelining."
+                 + (f" Requests ask for gzip ({BROWSER_HEADERS[0]}); each ratio is against the first row's."
+                    if header == SETTINGS_HEADER else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -408,21 +421,41 @@ def phase_converge(r: dict, args) -> Path:
     return inventory
 
 
-def phase_http(r: dict, args) -> None:
-    """wrk inside the proxy container: through nginx, and straight to app1, for the page and an asset."""
+# Ports spelled out: the images have no /etc/services, so wrk cannot resolve "http".
+THROUGH = "http://127.0.0.1:80"
+
+
+def install_wrk_and_find_asset() -> str:
+    """wrk in the proxy container; the path of a hashed asset the page names, checked on app1."""
     log("installing wrk in the proxy container")
     docker_exec(PROXY, "sh", "-c", "apt-get install -y -qq wrk >/dev/null 2>&1 || "
                 "(apt-get update -qq && apt-get install -y -qq wrk >/dev/null)", timeout=600)
-    # Ports spelled out: the images have no /etc/services, so wrk cannot resolve "http".
-    through = "http://127.0.0.1:80"
     direct = f"http://{container_ip(APP1)}:{APP_PORT}"
-    page = docker_exec(PROXY, "curl", "-sSf", "--max-time", "10", "-H", f"Host: {DOMAIN}", f"{through}/").stdout
+    page = docker_exec(PROXY, "curl", "-sSf", "--max-time", "10", "-H", f"Host: {DOMAIN}", f"{THROUGH}/").stdout
     asset = hashed_asset(page)
     kind = docker_exec(PROXY, "curl", "-sSf", "--max-time", "10", "-o", "/dev/null", "-w", "%{content_type}",
                        f"{direct}{asset}").stdout
     if "javascript" not in kind and "css" not in kind:
         raise RuntimeError(f"{asset} is answered as {kind!r}, not as the asset itself")
     log(f"hashed asset: {asset} ({kind})")
+    warm_cache(asset)
+    return asset
+
+
+def warm_cache(asset: str) -> None:
+    """A request through the proxy, with and without the browser's headers, puts both copies of the
+    asset in its cache, as a site's first visitors do: the load then measures the cache, not the burst
+    of requests waiting for its first fill."""
+    for headers in ((), BROWSER_HEADERS):
+        docker_exec(PROXY, "curl", "-sSf", "--max-time", "10", "-o", "/dev/null", "-H", f"Host: {DOMAIN}",
+                    *(arg for h in headers for arg in ("-H", h)), f"{THROUGH}{asset}")
+
+
+def phase_http(r: dict, args) -> None:
+    """wrk inside the proxy container: through nginx, and straight to app1, for the page and an asset."""
+    asset = install_wrk_and_find_asset()
+    through = THROUGH
+    direct = f"http://{container_ip(APP1)}:{APP_PORT}"
     for name, url in (("page_proxy", f"{through}/"), ("page_direct", f"{direct}/"),
                       ("asset_proxy", f"{through}{asset}"), ("asset_direct", f"{direct}{asset}")):
         r[name] = wrk(PROXY, url, DOMAIN, args)
@@ -465,21 +498,123 @@ def phase_start_mode(r: dict, args, inventory: Path) -> None:
         f"PM2 daemon {r['mem_start']['daemon_kib']} KiB")
 
 
+# (label, nginx_proxy variables) measured by --proxy-settings, each against the defaults.
+PROXY_SETTINGS = [
+    ("defaults", {}),
+    ("access log written per request (buffer off)", {"nginx_proxy_access_log_buffer": ""}),
+    ("assets compressed on every answer (compress once off), gzip level 5",
+     {"nginx_proxy_asset_compress_once": False}),
+    ("assets compressed on every answer (compress once off), gzip level 1",
+     {"nginx_proxy_asset_compress_once": False, "nginx_proxy_gzip_comp_level": 1}),
+    ("gzip level 1 (pages)", {"nginx_proxy_gzip_comp_level": 1}),
+    ("gzip level 9 (pages)", {"nginx_proxy_gzip_comp_level": 9}),
+    ("gzip off", {"nginx_proxy_gzip": False}),
+    ("upstream keep-alive off (0 idle connections)", {"nginx_proxy_upstream_keepalive": 0}),
+    ("upstream keep-alive 64 idle connections", {"nginx_proxy_upstream_keepalive": 64}),
+    ("upstream keep-alive 100 requests per connection", {"nginx_proxy_upstream_keepalive_requests": 100}),
+    ("upstream keep-alive 10000 requests per connection", {"nginx_proxy_upstream_keepalive_requests": 10000}),
+    ("1 worker process", {"nginx_proxy_worker_processes": "1"}),
+    ("defaults, again", {}),
+]
+# What a browser sends: the proxy compresses what it may.
+BROWSER_HEADERS = ("Accept-Encoding: gzip, deflate, br",)
+
+PROXY_PLAYBOOK = """---
+# nginx_proxy alone, with the settings of --proxy-settings (extra variables); the app servers'
+# addresses come from their facts.
+- name: Read the app servers' addresses
+  hosts: app
+  gather_facts: true
+  gather_subset: [network]
+  tasks: []
+
+- name: Apply nginx_proxy
+  hosts: proxy
+  gather_facts: true
+  roles:
+    - role: proxylab.webstack.nginx_proxy
+"""
+
+
+LARGE_ASSET = "/static/js/bundle.5f3c2a1b9d8e7f60.js"
+# A real minified bundle of a real app's size: the largest *.min.js among the app servers' global
+# node modules (PM2's), about 230 KB, as an app's main bundle is.
+LARGE_ASSET_SCRIPT = f"""
+src=$(find /usr/local/lib/node_modules -name '*.min.js' -size +100k -printf '%s %p\\n' | sort -n | tail -n 1 | cut -d' ' -f2)
+[ -n "$src" ] || {{ echo 'no minified bundle of 100 KB or more under /usr/local/lib/node_modules' >&2; exit 3; }}
+install -o nodeapp -g nodeapp -m 0644 "$src" "$(readlink -f /srv/dumbflix-frontend/current)/build{LARGE_ASSET}"
+stat -c %s "$src"
+"""
+
+
+def add_large_asset(apps: int) -> int:
+    """LARGE_ASSET on every app server's live build; its size in bytes."""
+    sizes = {docker_exec(f"{PREFIX}-app{i}", "sh", "-c", LARGE_ASSET_SCRIPT).stdout.strip() for i in range(1, apps + 1)}
+    size = int(sizes.pop())
+    log(f"large asset: {LARGE_ASSET}, {size} bytes, on {apps} app servers")
+    warm_cache(LARGE_ASSET)
+    return size
+
+
+def phase_proxy_settings(r: dict, args, inventory: Path) -> None:
+    """nginx_proxy applied with one setting changed at a time; the page, a small hashed asset and a
+    large one loaded each time."""
+    asset = install_wrk_and_find_asset()
+    r["large_asset_bytes"] = add_large_asset(apps=2)
+    book = WORK / "proxy-settings.yml"
+    book.write_text(PROXY_PLAYBOOK)
+    results = r["proxy_settings"] = []
+    for index, (label, settings) in enumerate(PROXY_SETTINGS):
+        extra = WORK / "proxy-settings.json"
+        extra.write_text(json.dumps(settings))
+        timed_playbook(f"proxy-settings-{index}", book, inventory, "-e", f"@{extra}")
+        # Every setting starts from an empty cache, filled again: copies made under the setting before
+        # (compressed or not) would otherwise answer.
+        docker_exec(PROXY, "sh", "-c", "systemctl stop nginx && rm -rf /var/cache/nginx-proxy/assets/* "
+                    "&& systemctl start nginx")
+        warm_cache(asset)
+        warm_cache(LARGE_ASSET)
+        row = {"label": label, "settings": settings}
+        for kind, path in (("page", "/"), ("asset", asset), ("large_asset", LARGE_ASSET)):
+            row[kind] = wrk(PROXY, f"{THROUGH}{path}", DOMAIN, args, BROWSER_HEADERS)
+        log(f"{label}: page {wrk_text(row['page'])}; asset {wrk_text(row['asset'])}; "
+            f"large asset {wrk_text(row['large_asset'])}")
+        results.append(row)
+
+
+def build_settings_rows(r: dict) -> list[tuple[str, str, str, str]]:
+    """(setting, page, hashed asset, large asset, errors) rows, requests/s as a ratio to the first row's."""
+    rows = []
+    results = r.get("proxy_settings", [])
+    if not results:
+        return rows
+    base = results[0]
+    for row in results:
+        cells = []
+        for kind in SETTINGS_KINDS:
+            figure, first = row[kind], base[kind]
+            cells.append(f"{figure['rps']:.0f} req/s ({figure['rps'] / first['rps']:.2f}x), p99 {figure['p99_ms']:.1f} ms")
+        errors = sum(row[k]["non_2xx_3xx"] + row[k]["socket_errors"] for k in SETTINGS_KINDS)
+        rows.append((row["label"], *cells, str(errors)))
+    return rows
+
+
 def report(r: dict, args, started: float) -> None:
     info = machine()
     info["node"] = docker_exec(APP1, "node", "--version").stdout.strip()
     r["load_end"] = Path("/proc/loadavg").read_text().split()[:3]
     r["seconds"] = round(time.monotonic() - started)
     settings = {name: getattr(args, name) for name in ("threads", "connections", "duration", "no_pipelining")}
-    (WORK / "results.json").write_text(json.dumps({"results": r, "machine": info, "settings": settings},
+    (WORK / ("results-proxy-settings.json" if args.proxy_settings else "results.json")).write_text(json.dumps({"results": r, "machine": info, "settings": settings},
                                                   indent=2, default=str) + "\n")
     print_report(r, info, args)
 
 
 def print_report(r: dict, info: dict, args) -> None:
-    rows = build_rows(r)
+    header = SETTINGS_HEADER if "proxy_settings" in r else HEADER
+    rows = build_settings_rows(r) if "proxy_settings" in r else build_rows(r)
     print()
-    print(text_table(rows))
+    print(text_table(rows, header))
     print()
     print(f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; {info['date']}; commit {info['commit']}")
     if "load_end" in r:
@@ -487,7 +622,7 @@ def print_report(r: dict, info: dict, args) -> None:
     if "seconds" in r:
         print(f"Total time: {r['seconds']} s; logs in {WORK / 'logs'}")
     if args.markdown:
-        text = markdown_table(rows, info, args)
+        text = markdown_table(rows, info, args, header)
         if args.markdown == "-":
             print(text)
         else:
@@ -508,6 +643,10 @@ def bench(args, r: dict) -> int:
     log("removing leftovers of an earlier run")
     cleanup()
     inventory = phase_converge(r, args)
+    if args.proxy_settings:
+        phase_proxy_settings(r, args, inventory)
+        report(r, args, started)
+        return 0
     # The load first, so the idempotent re-run (2 app hosts) comes right before the 6-host one.
     phase_http(r, args)
     inventory = phase_scale(r, args, inventory)
@@ -529,6 +668,9 @@ def main(argv=None) -> int:
     parser.add_argument("--report", metavar="JSON",
                         help="measure nothing: print the table (and --markdown) of a run's results.json again")
     parser.add_argument("--keep", action="store_true", help="leave the containers running at the end")
+    parser.add_argument("--proxy-settings", action="store_true",
+                        help="measure the proxy's settings (PROXY_SETTINGS) one at a time against the defaults, "
+                             "instead of the table of goals")
     args = parser.parse_args(argv)
     if args.report:
         saved = json.loads(Path(args.report).read_text())
@@ -549,9 +691,10 @@ def main(argv=None) -> int:
         return bench(args, results)
     except (RuntimeError, ValueError, subprocess.TimeoutExpired, KeyboardInterrupt) as error:
         print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
-        rows = build_rows(results)
+        header = SETTINGS_HEADER if "proxy_settings" in results else HEADER
+        rows = build_settings_rows(results) if "proxy_settings" in results else build_rows(results)
         if rows:
-            print(f"\nWhat was measured before the run stopped (no table is written):\n\n{text_table(rows)}\n")
+            print(f"\nWhat was measured before the run stopped (no table is written):\n\n{text_table(rows, header)}\n")
         return 1
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the clean-up runs to its end

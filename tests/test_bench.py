@@ -93,3 +93,25 @@ def test_the_hashed_asset_of_a_built_page():
     assert bench.hashed_asset(page) == "/static/js/main.3f2a9c1b.js"
     with pytest.raises(ValueError):
         bench.hashed_asset("<html><body>no bundle</body></html>")
+
+
+def test_proxy_settings_rows_are_ratios_to_the_first_row_with_their_errors():
+    def figure(rps, p99, errors=0):
+        return {"rps": rps, "p99_ms": p99, "non_2xx_3xx": errors, "socket_errors": 0}
+
+    results = {"proxy_settings": [
+        {"label": "defaults", "page": figure(4000, 20.0), "asset": figure(30000, 5.0),
+         "large_asset": figure(1000, 50.0)},
+        {"label": "gzip off", "page": figure(6000, 12.5), "asset": figure(15000, 9.0, errors=3),
+         "large_asset": figure(2500, 20.0, errors=1)},
+    ]}
+    rows = bench.build_settings_rows(results)
+    assert rows == [
+        ("defaults", "4000 req/s (1.00x), p99 20.0 ms", "30000 req/s (1.00x), p99 5.0 ms",
+         "1000 req/s (1.00x), p99 50.0 ms", "0"),
+        ("gzip off", "6000 req/s (1.50x), p99 12.5 ms", "15000 req/s (0.50x), p99 9.0 ms",
+         "2500 req/s (2.50x), p99 20.0 ms", "4"),
+    ]
+    table = bench.text_table(rows, bench.SETTINGS_HEADER)
+    assert table.splitlines()[0].split("  ")[0] == "nginx_proxy setting"
+    assert bench.build_settings_rows({}) == []
