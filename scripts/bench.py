@@ -23,10 +23,12 @@ It prints a table and whether each goal is met; --markdown PATH also writes the 
 again with one setting changed at a time (PROXY_SETTINGS: the access log's buffer, how and at which
 level gzip compresses, the upstream keep-alive pool, the worker processes), and wrk loads the page,
 the app's small hashed asset and a large one (a real minified bundle of about 230 KB) through the
-proxy each time, asking for gzip as browsers do. Every figure is printed against the
-defaults, measured first and again last (the gap between the two is the run's noise). Every container and the network it creates are
-named webstack-bench-* and removed at the end, and at the start (leftovers of a run cut short).
-The logs of every ansible-playbook run are kept in .cache/bench/logs/.
+proxy each time, asking for gzip as browsers do. Every figure is printed against the defaults,
+measured first and again last (the gap between the two is the run's noise).
+
+Every container and the network it creates are named webstack-bench-* and removed at the end, and
+at the start (leftovers of a run cut short). The logs of every ansible-playbook run are kept in
+.cache/bench/logs/.
 
 Python 3.11 standard library only; ansible-playbook comes from PATH (the Makefile puts .venv/bin
 first).
@@ -280,9 +282,14 @@ def recap_text(recap) -> str:
                      for host, c in sorted(recap.items()))
 
 
+def header_args(headers) -> list[str]:
+    """-H NAME: VALUE for each header, as curl and wrk take them."""
+    return [arg for header in headers for arg in ("-H", header)]
+
+
 def wrk(container, url, host_header, args, headers=()) -> dict:
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "5s",
-               "--latency", "-H", f"Host: {host_header}", *(arg for h in headers for arg in ("-H", h)), url]
+               "--latency", "-H", f"Host: {host_header}", *header_args(headers), url]
     result = docker_exec(container, *command, timeout=args.duration + 60)
     return parse_wrk(result.stdout)
 
@@ -438,7 +445,6 @@ def install_wrk_and_find_asset() -> str:
     if "javascript" not in kind and "css" not in kind:
         raise RuntimeError(f"{asset} is answered as {kind!r}, not as the asset itself")
     log(f"hashed asset: {asset} ({kind})")
-    warm_cache(asset)
     return asset
 
 
@@ -448,16 +454,16 @@ def warm_cache(asset: str) -> None:
     of requests waiting for its first fill."""
     for headers in ((), BROWSER_HEADERS):
         docker_exec(PROXY, "curl", "-sSf", "--max-time", "10", "-o", "/dev/null", "-H", f"Host: {DOMAIN}",
-                    *(arg for h in headers for arg in ("-H", h)), f"{THROUGH}{asset}")
+                    *header_args(headers), f"{THROUGH}{asset}")
 
 
 def phase_http(r: dict, args) -> None:
     """wrk inside the proxy container: through nginx, and straight to app1, for the page and an asset."""
     asset = install_wrk_and_find_asset()
-    through = THROUGH
+    warm_cache(asset)
     direct = f"http://{container_ip(APP1)}:{APP_PORT}"
-    for name, url in (("page_proxy", f"{through}/"), ("page_direct", f"{direct}/"),
-                      ("asset_proxy", f"{through}{asset}"), ("asset_direct", f"{direct}{asset}")):
+    for name, url in (("page_proxy", f"{THROUGH}/"), ("page_direct", f"{direct}/"),
+                      ("asset_proxy", f"{THROUGH}{asset}"), ("asset_direct", f"{direct}{asset}")):
         r[name] = wrk(PROXY, url, DOMAIN, args)
         log(f"wrk {name.replace('_', ' ')}: {wrk_text(r[name])}")
     r["mem_static"] = rss(APP1)
@@ -552,7 +558,6 @@ def add_large_asset(apps: int) -> int:
     sizes = {docker_exec(f"{PREFIX}-app{i}", "sh", "-c", LARGE_ASSET_SCRIPT).stdout.strip() for i in range(1, apps + 1)}
     size = int(sizes.pop())
     log(f"large asset: {LARGE_ASSET}, {size} bytes, on {apps} app servers")
-    warm_cache(LARGE_ASSET)
     return size
 
 
@@ -582,7 +587,7 @@ def phase_proxy_settings(r: dict, args, inventory: Path) -> None:
         results.append(row)
 
 
-def build_settings_rows(r: dict) -> list[tuple[str, str, str, str]]:
+def build_settings_rows(r: dict) -> list[tuple[str, str, str, str, str]]:
     """(setting, page, hashed asset, large asset, errors) rows, requests/s as a ratio to the first row's."""
     rows = []
     results = r.get("proxy_settings", [])
