@@ -15,16 +15,20 @@ sys.path.insert(0, str(REPO_ROOT / "plugins" / "lookup"))
 import tree_checksum  # noqa: E402
 
 
-def converged(**args):
-    """Run proxylab.webstack.converged on localhost; its result."""
+def run_module(name, args):
+    """Run a module of the collection on localhost; its result."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
     done = subprocess.run(
         ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-e", f"ansible_python_interpreter={sys.executable}",
-         "-m", "proxylab.webstack.converged", "-a", json.dumps(args)],
+         "-m", name, "-a", json.dumps(args)],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def converged(**args):
+    return run_module("proxylab.webstack.converged", args)
 
 
 @pytest.fixture
