@@ -83,6 +83,27 @@ def test_https_serves_the_app_over_http2_and_http_redirects(proxy):
     assert redirect.stdout == "301 https://dumbflix.lab/x"
 
 
+def test_a_pair_renewed_in_place_on_the_controller_is_installed_by_the_next_run(proxy, certificate, tmp_path):
+    """The re-run with the same variables is not skipped: the files' content is an input too."""
+    folder, fingerprint = certificate
+    (folder / "proxy.crt").rename(folder / "first.crt")
+    (folder / "proxy.key").rename(folder / "first.key")
+    try:
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(folder / "proxy.key"), "-out", str(folder / "proxy.crt"), "-days", "2",
+             "-subj", "/CN=dumbflix.lab", "-addext", "subjectAltName=DNS:dumbflix.lab"])
+        renewed = run(["openssl", "x509", "-in", str(folder / "proxy.crt"), "-noout", "-fingerprint", "-sha256"])
+        result = apply(proxy, folder, "proxy.key", tmp_path)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        test_the_provided_certificate_is_served(proxy, (folder, renewed.stdout.strip()))
+    finally:
+        (folder / "first.crt").replace(folder / "proxy.crt")
+        (folder / "first.key").replace(folder / "proxy.key")
+    result = apply(proxy, folder, "proxy.key", tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    test_the_provided_certificate_is_served(proxy, (folder, fingerprint))
+
+
 def test_a_key_that_does_not_match_is_refused_and_the_old_pair_keeps_serving(proxy, certificate, tmp_path):
     folder, fingerprint = certificate
     run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
