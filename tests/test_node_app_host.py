@@ -1,13 +1,27 @@
 """The node_app_host module, run for real on this machine: what node_app's checks read in one step."""
 
+import hashlib
+import importlib.util
 import json
 import os
+import subprocess
+import sys
 
+from helpers import REPO_ROOT
 from test_converged import run_module
 
 
 def node_app_host(**args):
     return run_module("proxylab.webstack.node_app_host", args)
+
+
+def load_module():
+    """The module's code, imported here, to test a function of it on this machine's processes."""
+    sys.path.insert(0, str(REPO_ROOT / "collections"))
+    spec = importlib.util.spec_from_file_location("node_app_host", REPO_ROOT / "plugins" / "modules" / "node_app_host.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_it_reads_the_directories_the_user_and_the_releases(tmp_path):
@@ -45,3 +59,89 @@ def test_a_missing_user_directory_and_bookkeeping(tmp_path):
     assert result["user"] is None and result["groups"] == "" and result["sudo"]["rc"] == 1
     assert result["old_facts"] is None and result["state"] is None
     assert result["releases"] == [] and result["releases_dir"] == {"path": str(tmp_path / "none"), "exists": False}
+
+
+def test_the_ecosystem_file_is_described_without_following_a_link_or_blocking(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "app.ecosystem.config.js").write_text("module.exports = {};\n")
+    (home / "app.ecosystem.config.js").chmod(0o600)
+    os.symlink("/etc/shadow", home / "linked.config.js")
+    os.mkfifo(home / "fifo.config.js")
+    # An absolute path is taken as it is (the role gives a name in the user's home).
+    results = {name: node_app_host(user="root", ecosystem=str(home / name))["ecosystem"]
+               for name in ("app.ecosystem.config.js", "linked.config.js", "fifo.config.js", "missing.config.js")}
+    assert results["app.ecosystem.config.js"] == {
+        "exists": True, "regular": True, "mode": "0600",
+        "sha1": hashlib.sha1(b"module.exports = {};\n").hexdigest()}
+    assert results["linked.config.js"] == {"exists": True, "regular": False}
+    assert results["fifo.config.js"] == {"exists": True, "regular": False}
+    assert results["missing.config.js"] == {"exists": False, "regular": False}
+
+
+def test_a_missing_user_has_no_ecosystem_and_no_app_online():
+    result = node_app_host(user="proxylab-no-such-user", ecosystem="app.ecosystem.config.js",
+                           pm2_unit="pm2-proxylab-no-such-user.service", app="app")
+    assert result["ecosystem"] is None
+    assert result["pm2"]["online"] == 0 and result["pm2"]["active_state"] != "active"
+
+
+def test_the_app_processes_under_the_daemon_are_counted(tmp_path):
+    """pm2_online counts the children of the daemon, of the user, that PM2 named after the app."""
+    module = load_module()
+    env = {"PATH": os.environ["PATH"]}
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    children = [subprocess.Popen(sleeper, env={**env, "name": "app", "pm_id": str(i)}) for i in range(2)]
+    children.append(subprocess.Popen(sleeper, env={**env, "name": "other", "pm_id": "2"}))
+    children.append(subprocess.Popen(sleeper, env={**env, "name": "app"}))  # not started by PM2
+    # A worker of cluster mode gets them in pm2_env (JSON).
+    children.append(subprocess.Popen(sleeper, env={**env, "pm2_env": json.dumps({"name": "app", "pm_id": 3})}))
+    try:
+        assert module.pm2_online(os.getpid(), os.getuid(), "app") == 3
+        assert module.pm2_online(os.getpid(), os.getuid(), "other") == 1
+        assert module.pm2_online(os.getpid(), os.getuid() + 1, "app") == 0
+        assert module.pm2_online(1, os.getuid(), "app") == 0
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+
+
+def test_it_returns_the_facts_the_proxy_reads(tmp_path):
+    facts_dir = tmp_path / "facts.d"
+    facts_dir.mkdir()
+    (facts_dir / "node_app.fact").write_text('{"port": 3000, "health_path": "/"}')
+    (facts_dir / "site.fact").write_text("[general]\nrole = web\n")
+    script = facts_dir / "live.fact"
+    script.write_text('#!/bin/sh\necho \'{"answer": 42}\'\n')
+    script.chmod(0o755)
+    result = node_app_host(user="root", gather_facts=True, fact_path=str(facts_dir))
+    facts = result["ansible_facts"]
+    assert facts["ansible_local"] == {"node_app": {"port": 3000, "health_path": "/"},
+                                      "site": {"general": {"role": "web"}}, "live": {"answer": 42}}
+    # The same keys as setup's, for what they hold (this machine may have no route outside).
+    setup = run_module("ansible.builtin.setup", {"gather_subset": ["!all", "!min", "network"]})["ansible_facts"]
+    expected = {key: setup["ansible_default_ipv4"][key] for key in ("address", "interface", "gateway")
+                if key in setup["ansible_default_ipv4"]}
+    assert facts["ansible_default_ipv4"] == expected
+    assert result["distribution"] == "Debian" and result["os_family"] == "Debian"
+
+
+def test_without_gather_facts_no_facts_are_returned():
+    assert "ansible_facts" not in node_app_host(user="root")
+
+
+def test_the_set_up_check_reads_the_users_home(tmp_path):
+    record = tmp_path / "converged.json"
+    recorded = run_module("proxylab.webstack.converged", {
+        "path": str(record), "state": "present", "digest": "d1", "watch": ["/root"], "exclude": ["/root/*"],
+        "data": {"group": "root"}})
+    assert recorded["changed"] is True
+    check = {"path": str(record), "digest": "d1", "watch": ["~"], "exclude": ["~/*"]}
+    result = node_app_host(user="root", converged=check)["converged"]
+    assert result == {"current": True, "reasons": [], "data": {"group": "root"}}
+    result = node_app_host(user="root", converged={**check, "digest": "d2"})["converged"]
+    assert result["current"] is False
+    assert result["reasons"] == ["the inputs of this run differ from those of the recorded run"]
+    result = node_app_host(user="proxylab-no-such-user", converged=check)["converged"]
+    assert result == {"current": False, "reasons": ["there is no user proxylab-no-such-user"], "data": {}}

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import LIVE, SCENARIO, activation_needed, cra_releases, fetch, shows, state
+from conftest import LIVE, SCENARIO, activation_needed, app_processes, cra_releases, fetch, shows, state
 from helpers import docker_sh, molecule_playbook, node_app_facts, recap
 
 # Two hosts get a new source, the two others the source of their live release.
@@ -162,4 +162,34 @@ def test_check_mode_reports_a_new_source_as_a_change_and_changes_nothing(host, a
         assert counts["changed"] == 0, "check mode with the live source reported changes"
         assert needed[app["host"]] is False
     assert before[app["host"]] and after[app["host"]] == before[app["host"]]
+    assert shows(fetch(host, app)[1], *LIVE[app["node_app_mode"]])
+
+
+# A fork-mode app and a cluster-mode one (2 instances) are stopped under PM2 behind the role's back.
+STOPPED = {"node-app-deb12-start", "node-app-deb13-static"}
+
+
+@pytest.fixture(scope="module")
+def stopped_run():
+    """Stop the app under PM2 on two hosts, then deploy the live source again on every host."""
+    for name in STOPPED:
+        facts = json.loads(docker_sh(name, "cat /etc/ansible/facts.d/node_app.fact").stdout)
+        docker_sh(name, f"runuser -u {facts['user']} -- env PM2_HOME={facts['pm2_home']} pm2 stop {facts['name']}",
+                  timeout=60)
+    steps = {name: LIVE_STEP[mode] for name, mode in MODES.items()}
+    result = molecule_playbook(SCENARIO / "redeploy.yml", "-e", json.dumps({"node_app_test_steps": steps}), timeout=1800)
+    needed = {name: activation_needed(name) for name in MODES} if result.returncode == 0 else {}
+    return result, needed
+
+
+def test_a_rerun_brings_back_an_app_stopped_under_pm2_and_leaves_the_others(host, app, stopped_run):
+    result, needed = stopped_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = recap(result.stdout)[app["host"]]
+    if app["host"] in STOPPED:
+        assert needed[app["host"]] is True and counts["changed"] > 0
+    else:
+        assert needed[app["host"]] is False and counts["changed"] == 0
+    online = [p for p in app_processes(host, app) if p["pm2_env"]["status"] == "online"]
+    assert len(online) == app["node_app_instances"]
     assert shows(fetch(host, app)[1], *LIVE[app["node_app_mode"]])
