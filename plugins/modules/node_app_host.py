@@ -218,7 +218,9 @@ import os
 import pwd
 import stat
 
+from ansible.module_utils import distro
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.sys_info import get_distribution
 from ansible_collections.proxylab.webstack.plugins.module_utils.converged import check as converged_check
 
 
@@ -365,22 +367,10 @@ def default_ipv4(module):
     return found
 
 
-def os_release():
+def platform_names():
     """The distribution as the ansible_distribution fact names it, and its family (Debian or not)."""
-    fields = {}
-    for path in ("/etc/os-release", "/usr/lib/os-release"):
-        try:
-            with open(path, encoding="utf-8") as handle:
-                for line in handle:
-                    key, sep, value = line.strip().partition("=")
-                    if sep:
-                        fields[key] = value.strip().strip("'\"")
-            break
-        except OSError:
-            continue
-    ident = fields.get("ID", "").lower()
-    distribution = {"rhel": "RedHat", "amzn": "Amazon"}.get(ident, ident.capitalize()) or "OtherLinux"
-    family = "Debian" if "debian" in [ident, *fields.get("ID_LIKE", "").lower().split()] else distribution
+    distribution = get_distribution()
+    family = "Debian" if "debian" in [distro.id(), *distro.like().split()] else distribution
     return distribution, family
 
 
@@ -438,7 +428,7 @@ def main():
         else:
             sudo = {"rc": 127, "stdout": ""}
 
-    distribution, os_family = os_release()
+    distribution, os_family = platform_names()
     result = {"changed": False, "paths": described, "user": user, "groups": groups, "sudo": sudo,
               "distribution": distribution, "os_family": os_family}
     if params["user_marker"] is not None:
