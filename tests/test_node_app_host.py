@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, wait_until
 from test_converged import run_module
 
 
@@ -97,6 +97,16 @@ def test_the_app_processes_under_the_daemon_are_counted(tmp_path):
     # A worker of cluster mode gets them in pm2_env (JSON).
     children.append(subprocess.Popen(sleeper, env={**env, "pm2_env": json.dumps({"name": "app", "pm_id": 3})}))
     try:
+        # Popen returns once a child has started its program, and the kernel fills in its environ a
+        # moment later: until then the child's environ reads empty.
+        def environ_read():
+            for child in children:
+                with open(f"/proc/{child.pid}/environ", "rb") as handle:
+                    if not handle.read():
+                        return False
+            return True
+
+        wait_until(environ_read, 5, interval=0.01)
         assert module.pm2_online(os.getpid(), os.getuid(), "app") == 3
         assert module.pm2_online(os.getpid(), os.getuid(), "other") == 1
         assert module.pm2_online(os.getpid(), os.getuid() + 1, "app") == 0

@@ -51,6 +51,11 @@ BAD_INPUT = [
     # The firewall's extra sources are addresses or networks; a name would not resolve in nft anyway.
     ({"node_app_firewall_allowed_sources": ["192.0.2.10", "monitor.lab"]}, "node_app_firewall_allowed_sources must list IPv4 or IPv6 addresses or networks (CIDR), and node_app_firewall_proxy_group must name an inventory group; got monitor.lab in node_app_firewall_allowed_sources"),
     ({"node_app_firewall_allowed_sources": ["10.0.0.0/33"]}, "got 10.0.0.0/33 in node_app_firewall_allowed_sources"),
+    # npm's release tarball is checked against a checksum the role knows, or one given with the version.
+    ({"node_app_npm_source": "nodesource"}, "value of node_app_npm_source must be one of: registry, distro, got: nodesource"),
+    ({"node_app_npm_version": "11.6.2"}, "node_app_npm_version must be a version such as 10.9.9 (got '11.6.2'), and node_app_npm_checksum the sha512:<128 hex digits> or sha256:<64 hex digits> of its tarball (got ''); the role knows the checksum of 10.9.9 only"),
+    ({"node_app_npm_version": "latest"}, "node_app_npm_version must be a version such as 10.9.9 (got 'latest')"),
+    ({"node_app_npm_checksum": "md5:0123456789abcdef0123456789abcdef"}, "(got 'md5:0123456789abcdef0123456789abcdef')"),
     ({"node_app_release": "v1"}, "node_app_release must be empty, 'previous' or a release id of 12 hex digits"),
     ({"node_app_release": "previous"}, "node_app_release 'previous' (release '') names no release: there is no earlier release on this host."),
     ({"node_app_release": "0123456789ab"}, "node_app_release '0123456789ab' is not a release on this host. Releases on this host, oldest first: none"),

@@ -26,6 +26,36 @@ def test_node_and_pm2_on_path_of_a_non_login_shell(host, app):
     assert pm2(host, app, "--version").stdout.strip().splitlines()[-1] == app["node_app_pm2_version"]
 
 
+def test_npm_is_the_release_tarball_or_debians(host, app):
+    user = app["node_app_user"]
+    found = host.run("sudo -u %s sh -c 'command -v npm; npm --version; npm config get prefix'", user)
+    assert found.rc == 0, found.stderr
+    path, version, prefix = found.stdout.split()
+    # Either npm installs global packages (PM2) where the role looks for them.
+    assert prefix == "/usr/local"
+    debian_npm = host.run("dpkg-query -W -f '${db:Status-Status}' npm").stdout
+    if app["node_app_mode"] == "start":
+        # `npm start` runs with that npm: PM2 keeps the path it started the app with (and saves it
+        # for a reboot), so after a switch of source it must be the npm that is there now.
+        assert {p["pm2_env"]["pm_exec_path"] for p in app_processes(host, app)} == {path}
+    if app["node_app_npm_source"] == "distro":
+        assert path == "/usr/bin/npm" and debian_npm == "installed"
+        assert not host.file("/usr/local/lib/node_app").exists
+        assert not host.file("/usr/local/bin/npm").exists
+        return
+    # The pinned release, unpacked into a root-owned directory of its version, not Debian's package.
+    home = "/usr/local/lib/node_app/npm-" + app["node_app_npm_version"]
+    assert (path, version) == ("/usr/local/bin/npm", app["node_app_npm_version"])
+    assert host.file(path).linked_to == home + "/bin/npm-cli.js"
+    assert host.file("/usr/local/bin/npx").linked_to == home + "/bin/npx-cli.js"
+    assert debian_npm != "installed"
+    # Nothing of it can be changed by the app's user.
+    writable = host.run("find %s %s.tgz ! -user root -o -perm /022 ! -type l", home, home)
+    assert writable.rc == 0 and writable.stdout == "", writable.stdout
+    assert sorted(host.file("/usr/local/lib/node_app").listdir()) == [
+        "npm-" + app["node_app_npm_version"], "npm-" + app["node_app_npm_version"] + ".tgz"]
+
+
 def test_app_runs_as_its_user_on_its_port(host, app):
     processes = app_processes(host, app)
     assert len(processes) == app["node_app_instances"]
