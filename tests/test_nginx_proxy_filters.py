@@ -57,3 +57,26 @@ def test_bad_times_are_named():
     assert filters.nginx_proxy_bad_times({"a": "2s", "b": "500ms", "c": 30, "d": "2 s", "e": True, "f": "x"}) == [
         "d", "e", "f"]
     assert filters.nginx_proxy_bad_times({"read_timeout": "x", "domain": "y"}, ["read_timeout"]) == ["read_timeout"]
+
+
+def test_the_group_servers_come_from_what_each_host_published_else_its_variables():
+    hosts = [
+        # node_app published its port and health path there; an address of its own for the proxy.
+        {"inventory_hostname": "app1", "nginx_proxy_backend_address": "app1.lab", "node_app_port": 3100,
+         "ansible_local": {"node_app": {"port": 3200, "health_path": "/healthz"}},
+         "ansible_facts": {"default_ipv4": {"address": "10.0.0.2"}}},
+        # Not deployed yet: its node_app_port and the proxy's health path, at its default address.
+        {"inventory_hostname": "app2", "node_app_port": "3300", "ansible_local": {},
+         "ansible_facts": {"default_ipv4": {"address": "10.0.0.3"}}},
+        # Nothing known: no address (preflight names the host), the default port.
+        {"inventory_hostname": "app3"},
+    ]
+    assert filters.nginx_proxy_group_backends(hosts, "/") == [
+        {"host": "app1.lab", "port": 3200, "health_path": "/healthz", "inventory_host": "app1"},
+        {"host": "10.0.0.3", "port": 3300, "health_path": "/", "inventory_host": "app2"},
+        {"host": "", "port": 3000, "health_path": "/", "inventory_host": "app3"},
+    ]
+    assert filters.nginx_proxy_upstream_problems(filters.nginx_proxy_upstreams(
+        [{"domain": "shop.lab"}], [], filters.nginx_proxy_group_backends(hosts[2:], "/"), DEFAULTS)) == [
+        "Backend app3 of nginx_proxy_backend_group (app): the address '' is not an IPv4 address or RFC 1123 name "
+        "(set nginx_proxy_backend_address on a host without a default IPv4 address)."]

@@ -18,7 +18,7 @@ def node_app_host(**args):
 def load_module():
     """The module's code, imported here, to test a function of it on this machine's processes."""
     sys.path.insert(0, str(REPO_ROOT / "collections"))
-    spec = importlib.util.spec_from_file_location("node_app_host", REPO_ROOT / "plugins" / "modules" / "node_app_host.py")
+    spec = importlib.util.spec_from_file_location("node_app_probe", REPO_ROOT / "plugins" / "module_utils" / "node_app_probe.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -155,3 +155,60 @@ def test_the_set_up_check_reads_the_users_home(tmp_path):
     assert result["reasons"] == ["the inputs of this run differ from those of the recorded run"]
     result = node_app_host(user="proxylab-no-such-user", converged=check)["converged"]
     assert result == {"current": False, "reasons": ["there is no user proxylab-no-such-user"], "data": {}}
+
+
+def run_both_ways(args, tmp_path):
+    """The result through the action plugin's script (the host's Python known) and through the
+    module (Python found by Ansible's discovery), and the commands each sent (-vvv)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_NOCOLOR="1")
+    results, commands = {}, {}
+    for way, interpreter in (("script", sys.executable), ("module", "auto_silent")):
+        done = subprocess.run(
+            ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-vvv", "-e", f"ansible_python_interpreter={interpreter}",
+             "-m", "proxylab.webstack.node_app_host", "-a", json.dumps(args), "--tree", str(tmp_path / way)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        results[way] = json.loads((tmp_path / way / "localhost").read_text())
+        commands[way] = [line for line in done.stdout.splitlines() if "EXEC " in line]
+    return results, commands
+
+
+def test_the_script_and_the_module_read_the_same(tmp_path):
+    """The action plugin sends the reads as a plain script when the host's Python is known; the
+    module runs (after interpreter discovery) when it is not; both return the same."""
+    home = tmp_path / "state"
+    home.mkdir()
+    (home / "state.json").write_text('{"release": "aaa"}')
+    (tmp_path / "releases" / "aaa").mkdir(parents=True)
+    record = tmp_path / "converged.json"
+    run_module("proxylab.webstack.converged", {"path": str(record), "state": "present", "digest": "d1",
+                                                "watch": [str(home)], "packages": ["dpkg"], "data": {"group": "root"}})
+    args = {"paths": ["/", str(tmp_path), str(tmp_path / "app")], "user": "root", "user_marker": str(tmp_path / "m"),
+            "old_facts": str(tmp_path / "none.fact"), "state_file": str(home / "state.json"),
+            "releases_dir": str(tmp_path / "releases"), "ecosystem": str(home / "state.json"),
+            "pm2_unit": "pm2-proxylab-no-such-user.service", "app": "app", "gather_facts": True,
+            "fact_path": str(tmp_path / "facts.d"),
+            "converged": {"path": str(record), "digest": "d1", "watch": [str(home)], "packages": ["dpkg"]}}
+    results, commands = run_both_ways(args, tmp_path)
+    assert any(f"{sys.executable} -I -S -" in line for line in commands["script"]), commands["script"]
+    assert not any("-I -S -" in line for line in commands["module"]), commands["module"]
+    read = {way: {key: value for key, value in result.items() if key not in ("invocation", "warnings", "deprecations")}
+            for way, result in results.items()}
+    # The module's run also found the host's Python, which Ansible keeps as a fact for the next tasks.
+    assert read["module"]["ansible_facts"].pop("discovered_interpreter_python")
+    assert read["script"] == read["module"]
+    assert read["script"]["converged"] == {"current": True, "reasons": [], "data": {"group": "root"}}
+    assert read["script"]["releases"] == ["aaa"] and read["script"]["ecosystem"]["regular"] is True
+    assert read["script"]["pm2"]["active_state"] != "active" and read["script"]["pm2"]["online"] == 0
+
+
+def test_a_failure_on_the_host_is_reported_with_its_cause(tmp_path):
+    """The script's own failure comes back as the task's failure, with the host's message."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    done = subprocess.run(
+        ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-e", "ansible_python_interpreter=/nonexistent/python3",
+         "-m", "proxylab.webstack.node_app_host", "-a", json.dumps({"user": "root"})],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0
+    assert "node_app_host could not read the host with /nonexistent/python3 (exit status 127)" in done.stdout, done.stdout

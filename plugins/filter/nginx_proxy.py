@@ -55,6 +55,30 @@ def nginx_proxy_upstreams(sites, backends, group_backends, defaults):
     return upstreams
 
 
+def nginx_proxy_group_backends(hosts, health_path):
+    """The servers of the backend group, from each host's variables (hostvars[host]), in order.
+
+    The address is the host's nginx_proxy_backend_address, else its default IPv4 address; the port
+    and health path are those node_app published there (ansible_local.node_app), else its
+    node_app_port (3000 when unset) and health_path.
+    """
+    servers = []
+    for host in hosts:
+        published = (host.get("ansible_local") or {}).get("node_app") or {}
+        if "nginx_proxy_backend_address" in host:
+            address = host["nginx_proxy_backend_address"]
+        else:
+            address = ((host.get("ansible_facts") or {}).get("default_ipv4") or {}).get("address", "")
+        port = published["port"] if "port" in published else host.get("node_app_port", 3000)
+        servers.append({
+            "host": address,
+            "port": _int(port),
+            "health_path": published["health_path"] if "health_path" in published else health_path,
+            "inventory_host": host["inventory_hostname"],
+        })
+    return servers
+
+
 def _server(server, index, origin, defaults):
     host, port = str(server.get("host", "")), server.get("port", 3000)
     if server.get("inventory_host"):
@@ -134,6 +158,7 @@ class FilterModule:
     def filters(self):
         return {
             "nginx_proxy_upstreams": nginx_proxy_upstreams,
+            "nginx_proxy_group_backends": nginx_proxy_group_backends,
             "nginx_proxy_upstream_problems": nginx_proxy_upstream_problems,
             "nginx_proxy_bad_times": nginx_proxy_bad_times,
         }

@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: MIT OR GPL-3.0-or-later
 """What a complete run of a role left on a host, and whether the host is still so: the record and
 the check behind the converged module, shared with node_app_host (which checks in the same round
-trip as its other reads)."""
+trip as its other reads). Standard library only: node_app_host also runs it without Ansible's
+module wrapper (plugins/action/node_app_host.py)."""
 
 from __future__ import annotations
 
@@ -53,11 +54,21 @@ def snapshot_paths(watch, exclude):
     return result
 
 
-def package_versions(module, packages):
+def run(argv):
+    """Exit status and output of a command, in the C locale (the output is parsed)."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False,
+                              env=dict(os.environ, LC_ALL="C"))
+    except OSError as error:
+        return 127, "", str(error)
+    return done.returncode, done.stdout, done.stderr
+
+
+def package_versions(packages):
     if not packages:
         return {}
     versions = {name: "not installed" for name in packages}
-    rc, out, _err = module.run_command(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status} ${Version}\n", *packages])
+    _rc, out, _err = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status} ${Version}\n", *packages])
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] in versions and parts[1] == "installed":
@@ -65,8 +76,8 @@ def package_versions(module, packages):
     return versions
 
 
-def snapshot(module, watch, exclude, packages):
-    return {"paths": snapshot_paths(watch, exclude), "packages": package_versions(module, packages)}
+def snapshot(watch, exclude, packages):
+    return {"paths": snapshot_paths(watch, exclude), "packages": package_versions(packages)}
 
 
 def read_record(path):
@@ -87,11 +98,11 @@ def differences(recorded, now):
     return reasons
 
 
-def live_problems(module, services, commands):
+def live_problems(services, commands):
     reasons = []
     for unit in services:
         for verb, wanted in (("is-active", ("active",)), ("is-enabled", ("enabled", "static", "alias"))):
-            _rc, out, _err = module.run_command(["systemctl", verb, unit])
+            _rc, out, _err = run(["systemctl", verb, unit])
             if out.strip() not in wanted:
                 reasons.append(f"{unit} {verb}: {out.strip() or 'unknown'}")
     for command in commands:
@@ -107,7 +118,7 @@ def live_problems(module, services, commands):
     return reasons
 
 
-def check(module, path, digest, watch=(), exclude=(), packages=(), services=(), commands=()):
+def check(path, digest, watch=(), exclude=(), packages=(), services=(), commands=()):
     """Whether the host is as the recorded run left it: current, the reasons it is not, the recorded data."""
     recorded = read_record(path)
     if recorded is None:
@@ -115,6 +126,6 @@ def check(module, path, digest, watch=(), exclude=(), packages=(), services=(), 
     reasons = []
     if recorded.get("digest") != digest:
         reasons.append("the inputs of this run differ from those of the recorded run")
-    reasons += differences(recorded, snapshot(module, watch, exclude, packages))
-    reasons += live_problems(module, services, commands)
+    reasons += differences(recorded, snapshot(watch, exclude, packages))
+    reasons += live_problems(services, commands)
     return {"current": not reasons, "reasons": reasons, "data": recorded.get("data", {})}

@@ -149,7 +149,7 @@ def main():
 
     if state == "present":
         record = {"digest": module.params["digest"], "data": module.params["data"],
-                  **snapshot(module, module.params["watch"], module.params["exclude"], module.params["packages"])}
+                  **snapshot(module.params["watch"], module.params["exclude"], module.params["packages"])}
         changed = recorded != record
         if changed and not module.check_mode:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -159,7 +159,7 @@ def main():
             os.replace(temporary, path)
         module.exit_json(changed=changed, current=True, reasons=[], data=record["data"])
 
-    module.exit_json(changed=False, **check(module, path, module.params["digest"], module.params["watch"],
+    module.exit_json(changed=False, **check(path, module.params["digest"], module.params["watch"],
                                             module.params["exclude"], module.params["packages"],
                                             module.params["services"], module.params["commands"]))
 
