@@ -158,16 +158,19 @@ def test_the_set_up_check_reads_the_users_home(tmp_path):
 
 
 def run_both_ways(args, tmp_path):
-    """The result through the action plugin's script (the host's Python known) and through the
-    module (Python found by Ansible's discovery), and the commands each sent (-vvv)."""
+    """The result through the action plugin's script (the host's Python known, pipelining on) and
+    through the module (pipelining off: the plugin hands over to the module), and the commands each
+    sent (-vvv). The interpreter is named either way: discovery on a controller can pick a broken
+    shim (as .config/molecule/config.yml notes)."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_NOCOLOR="1")
     results, commands = {}, {}
-    for way, interpreter in (("script", sys.executable), ("module", "auto_silent")):
+    for way, pipelining in (("script", "true"), ("module", "false")):
         done = subprocess.run(
-            ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-vvv", "-e", f"ansible_python_interpreter={interpreter}",
+            ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-vvv", "-e", f"ansible_python_interpreter={sys.executable}",
              "-m", "proxylab.webstack.node_app_host", "-a", json.dumps(args), "--tree", str(tmp_path / way)],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+            cwd=REPO_ROOT, env={**env, "ANSIBLE_PIPELINING": pipelining}, capture_output=True, text=True, timeout=120,
+            check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         results[way] = json.loads((tmp_path / way / "localhost").read_text())
         commands[way] = [line for line in done.stdout.splitlines() if "EXEC " in line]
@@ -175,8 +178,8 @@ def run_both_ways(args, tmp_path):
 
 
 def test_the_script_and_the_module_read_the_same(tmp_path):
-    """The action plugin sends the reads as a plain script when the host's Python is known; the
-    module runs (after interpreter discovery) when it is not; both return the same."""
+    """The action plugin sends the reads as a plain script when the host's Python is known and the
+    connection pipelines; otherwise the module runs; both return the same."""
     home = tmp_path / "state"
     home.mkdir()
     (home / "state.json").write_text('{"release": "aaa"}')
@@ -195,8 +198,6 @@ def test_the_script_and_the_module_read_the_same(tmp_path):
     assert not any("-I -S -" in line for line in commands["module"]), commands["module"]
     read = {way: {key: value for key, value in result.items() if key not in ("invocation", "warnings", "deprecations")}
             for way, result in results.items()}
-    # The module's run also found the host's Python, which Ansible keeps as a fact for the next tasks.
-    assert read["module"]["ansible_facts"].pop("discovered_interpreter_python")
     assert read["script"] == read["module"]
     assert read["script"]["converged"] == {"current": True, "reasons": [], "data": {"group": "root"}}
     assert read["script"]["releases"] == ["aaa"] and read["script"]["ecosystem"]["regular"] is True
