@@ -60,6 +60,10 @@ def controller_spec(spec):
     return plain
 
 
+# The options as the controller checks them, worked out once rather than on every call.
+CONTROLLER_SPEC = controller_spec(node_app_probe.ARGUMENT_SPEC)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -76,7 +80,7 @@ class ActionModule(ActionBase):
             return result
 
         _validation, params = self.validate_argument_spec(
-            argument_spec=controller_spec(node_app_probe.ARGUMENT_SPEC), required_by=node_app_probe.REQUIRED_BY)
+            argument_spec=CONTROLLER_SPEC, required_by=node_app_probe.REQUIRED_BY)
         script = SCRIPT.format(sources=SOURCES, probe=node_app_probe.__name__, params=json.dumps(params))
         done = self._low_level_execute_command(f"{interpreter} -I -S -", sudoable=True, in_data=script.encode())
         try:
