@@ -54,6 +54,8 @@ def test_a_host_left_as_recorded_is_current(site):
     assert result["current"] is True, result["reasons"]
     assert result["reasons"] == []
     assert result["data"] == {"home": "/home/app"}
+    # The recorded digest comes back, so later steps can tell what was done under these inputs.
+    assert result["digest"] == "inputs-1"
     assert result["changed"] is False
     # Recording the same again changes nothing.
     assert converged(state="present", **args)["changed"] is False
@@ -64,6 +66,7 @@ def test_other_inputs_are_a_difference(site):
     result = converged(**{**args, "digest": "inputs-2"})
     assert result["current"] is False
     assert result["reasons"] == ["the inputs of this run differ from those of the recorded run"]
+    assert result["digest"] == "inputs-1"
 
 
 @pytest.mark.parametrize("change", ["edit", "chmod", "remove", "add", "relink"])
@@ -97,6 +100,7 @@ def test_no_record_is_not_current(tmp_path):
     result = converged(path=str(tmp_path / "none.json"), digest="x")
     assert result["current"] is False
     assert "no record" in result["reasons"][0]
+    assert result["digest"] == ""
 
 
 def test_failing_commands_and_services_are_differences(site):

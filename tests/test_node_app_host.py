@@ -149,12 +149,12 @@ def test_the_set_up_check_reads_the_users_home(tmp_path):
     assert recorded["changed"] is True
     check = {"path": str(record), "digest": "d1", "watch": ["~"], "exclude": ["~/*"]}
     result = node_app_host(user="root", converged=check)["converged"]
-    assert result == {"current": True, "reasons": [], "data": {"group": "root"}}
+    assert result == {"current": True, "reasons": [], "digest": "d1", "data": {"group": "root"}}
     result = node_app_host(user="root", converged={**check, "digest": "d2"})["converged"]
     assert result["current"] is False
     assert result["reasons"] == ["the inputs of this run differ from those of the recorded run"]
     result = node_app_host(user="proxylab-no-such-user", converged=check)["converged"]
-    assert result == {"current": False, "reasons": ["there is no user proxylab-no-such-user"], "data": {}}
+    assert result == {"current": False, "reasons": ["there is no user proxylab-no-such-user"], "digest": "", "data": {}}
 
 
 def run_both_ways(args, tmp_path):
@@ -199,7 +199,7 @@ def test_the_script_and_the_module_read_the_same(tmp_path):
     read = {way: {key: value for key, value in result.items() if key not in ("invocation", "warnings", "deprecations")}
             for way, result in results.items()}
     assert read["script"] == read["module"]
-    assert read["script"]["converged"] == {"current": True, "reasons": [], "data": {"group": "root"}}
+    assert read["script"]["converged"] == {"current": True, "reasons": [], "digest": "d1", "data": {"group": "root"}}
     assert read["script"]["releases"] == ["aaa"] and read["script"]["ecosystem"]["regular"] is True
     assert read["script"]["pm2"]["active_state"] != "active" and read["script"]["pm2"]["online"] == 0
 

@@ -119,13 +119,15 @@ def live_problems(services, commands):
 
 
 def check(path, digest, watch=(), exclude=(), packages=(), services=(), commands=()):
-    """Whether the host is as the recorded run left it: current, the reasons it is not, the recorded data."""
+    """Whether the host is as the recorded run left it: current, the reasons it is not, the recorded
+    digest and data."""
     recorded = read_record(path)
     if recorded is None:
-        return {"current": False, "reasons": [f"no record of a complete run at {path}"], "data": {}}
+        return {"current": False, "reasons": [f"no record of a complete run at {path}"], "digest": "", "data": {}}
     reasons = []
     if recorded.get("digest") != digest:
         reasons.append("the inputs of this run differ from those of the recorded run")
     reasons += differences(recorded, snapshot(watch, exclude, packages))
     reasons += live_problems(services, commands)
-    return {"current": not reasons, "reasons": reasons, "data": recorded.get("data", {})}
+    return {"current": not reasons, "reasons": reasons, "digest": recorded.get("digest", ""),
+            "data": recorded.get("data", {})}

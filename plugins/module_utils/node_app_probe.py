@@ -298,7 +298,8 @@ def read_host(params):
         result["converged"] = (
             converged_check(wanted["path"], wanted["digest"], under_home(wanted["watch"], account.pw_dir),
                             under_home(wanted["exclude"], account.pw_dir), wanted["packages"], wanted["services"])
-            if account is not None else {"current": False, "reasons": [f"there is no user {name}"], "data": {}})
+            if account is not None else {"current": False, "reasons": [f"there is no user {name}"], "digest": "",
+                                         "data": {}})
     if params.get("gather_facts"):
         result["ansible_facts"] = {"ansible_local": local_facts(params.get("fact_path") or "/etc/ansible/facts.d"),
                                    "ansible_default_ipv4": default_ipv4()}

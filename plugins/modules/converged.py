@@ -101,6 +101,13 @@ reasons:
   type: list
   elements: str
   returned: always
+digest:
+  description:
+    - The digest of the record (O(state=check), current or not; empty without a record). When the
+      host is current it is O(digest), so later steps can tell what was done under the same inputs.
+  type: str
+  returned: always
+  version_added: 0.3.0
 data:
   description: The O(data) of the record (O(state=check), current or not; empty without a record).
   type: dict

@@ -198,8 +198,8 @@ pm2:
   returned: when O(pm2_unit) is given
 converged:
   description:
-    - With O(converged), C(current), C(reasons) (what differs) and C(data) (the recorded data), as
-      M(proxylab.webstack.converged) returns them.
+    - With O(converged), C(current), C(reasons) (what differs), C(digest) and C(data) (the recorded
+      digest and data), as M(proxylab.webstack.converged) returns them.
   type: dict
   returned: when O(converged) is given
 distribution:
