@@ -21,7 +21,9 @@ def repo_root():
 @pytest.fixture(scope="module")
 def scratch_host(request):
     """A throw-away Debian 12 'VM' reached with the docker connection, as user deploy with sudo."""
-    name = f"webstack-pytest-{request.module.__name__.rsplit('.', 1)[-1].replace('_', '-')}"
+    # PROXYLAB_TEST_PREFIX keeps two checkouts that test at once on one machine apart.
+    prefix = os.environ.get("PROXYLAB_TEST_PREFIX", "webstack-pytest")
+    name = f"{prefix}-{request.module.__name__.rsplit('.', 1)[-1].replace('_', '-')}"
     start_systemd_container(name)
     yield name
     run(["docker", "rm", "-f", name], check=False)
