@@ -2,40 +2,33 @@
 # MIT License (see galaxy.yml), or at your choice GNU General Public License v3.0+ (see
 # https://www.gnu.org/licenses/gpl-3.0.txt), the license of the ansible-core module API this uses
 # SPDX-License-Identifier: MIT OR GPL-3.0-or-later
-"""What the node_app role's checks read on a host, in one step: the code behind node_app_host.
-
-Standard library only, and nothing but converged.py of this collection: the action plugin
-node_app_host sends this code to the host's Python as it is (`python3 -I -S -`), without Ansible's
-module wrapper, whose start-up alone costs more than every read below; the module
-node_app_host runs the same code when the host's Python is not known yet."""
+"""What the node_app role reads on a host before it changes anything, in one step: the code behind
+the module node_app_host. Only reads."""
 
 from __future__ import annotations
 
-import configparser
-import glob
 import hashlib
 import json
 import os
 import pwd
-import shutil
+import grp
 import stat
 
-from ansible_collections.proxylab.webstack.plugins.module_utils.converged import check as converged_check
-from ansible_collections.proxylab.webstack.plugins.module_utils.converged import run
+from ansible_collections.proxylab.webstack.plugins.module_utils import converged, node_app_state
 
-# The options, as AnsibleModule and ActionBase.validate_argument_spec read them.
+# The options, as AnsibleModule reads them.
 ARGUMENT_SPEC = {
     "paths": {"type": "list", "elements": "path", "default": []},
     "user": {"type": "str", "required": True},
     "user_marker": {"type": "path"},
     "old_facts": {"type": "path"},
     "state_file": {"type": "path"},
+    "facts_file": {"type": "path"},
     "releases_dir": {"type": "path"},
+    "current": {"type": "path"},
     "ecosystem": {"type": "str"},
     "pm2_unit": {"type": "str"},
     "app": {"type": "str"},
-    "gather_facts": {"type": "bool", "default": False},
-    "fact_path": {"type": "path", "default": "/etc/ansible/facts.d"},
     "converged": {
         "type": "dict",
         "options": {
@@ -43,14 +36,20 @@ ARGUMENT_SPEC = {
             "digest": {"type": "str", "required": True, "no_log": False},
             "watch": {"type": "list", "elements": "str", "default": []},
             "exclude": {"type": "list", "elements": "str", "default": []},
+            "trees": {"type": "list", "elements": "str", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
-            "services": {"type": "list", "elements": "str", "default": []},
+            "units": {"type": "list", "elements": "dict", "default": [],
+                      "options": {"name": {"type": "str", "required": True},
+                                  "owned": {"type": "bool", "default": True}}},
+            "nft_tables": {"type": "list", "elements": "str", "default": []},
+            "users": {"type": "list", "elements": "str", "default": []},
         },
     },
 }
 REQUIRED_BY = {"pm2_unit": "app"}
-# Where commands are looked for beyond PATH, as AnsibleModule.get_bin_path looks.
-SBIN = ["/sbin", "/usr/sbin", "/usr/local/sbin"]
+# What is read of the PM2 unit, in one systemctl call.
+PM2_UNIT_PROPERTIES = ("Id", "Names", "ActiveState", "UnitFileState", "NeedDaemonReload", "DropInPaths", "FragmentPath",
+                       "MainPID")
 
 
 def describe(path, follow):
@@ -98,22 +97,8 @@ def read_regular(path):
         digest = hashlib.sha1()
         for block in iter(lambda: handle.read(65536), b""):
             digest.update(block)
-    return {"exists": True, "regular": True, "sha1": digest.hexdigest(), "mode": f"{stat.S_IMODE(info.st_mode):04o}"}
-
-
-def find_command(name):
-    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", os.defpath), *SBIN]))
-
-
-def unit_state(unit):
-    """ActiveState and MainPID of a systemd unit."""
-    _rc, out, _err = run(["systemctl", "show", "--property=ActiveState,MainPID", unit])
-    shown = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    try:
-        main_pid = int(shown.get("MainPID", "0"))
-    except ValueError:
-        main_pid = 0
-    return shown.get("ActiveState", "unknown"), main_pid
+    return {"exists": True, "regular": True, "sha1": digest.hexdigest(), "mode": f"{stat.S_IMODE(info.st_mode):04o}",
+            "uid": info.st_uid}
 
 
 def started_by_pm2_as(environ, app):
@@ -150,103 +135,41 @@ def pm2_online(daemon, uid, app):
     return count
 
 
-def local_facts(fact_path):
-    """The local facts, read as setup's local collector reads them."""
-    facts = {}
-    for path in sorted(glob.glob(os.path.join(fact_path, "*.fact"))):
-        name = os.path.basename(path)[:-len(".fact")]
-        try:
-            if os.stat(path).st_mode & stat.S_IXUSR:
-                rc, out, err = run([path])
-                if rc != 0:
-                    facts[name] = f"Failure executing fact script ({path}), rc: {rc}, err: {err}"
-                    continue
-            else:
-                with open(path, encoding="utf-8") as handle:
-                    out = handle.read()
-        except (OSError, UnicodeError) as error:
-            facts[name] = f"Could not read fact ({path}): {error}"
-            continue
-        try:
-            facts[name] = json.loads(out)
-        except ValueError:
-            parser = configparser.ConfigParser()
-            try:
-                parser.read_string(out)
-            except configparser.Error:
-                facts[name] = f"error loading facts as JSON or ini - please check content: {path}"
-                continue
-            facts[name] = {section: dict(parser.items(section, raw=True)) for section in parser.sections()}
-    return facts
+def pm2_state(unit, account, app):
+    """The PM2 unit as systemd runs it, its file, and how many processes of the app run under it."""
+    systemctl = converged.find_command("systemctl") or "systemctl"
+    _rc, out, _err = converged.run([systemctl, "show", "-p", ",".join(PM2_UNIT_PROPERTIES), "--", unit])
+    shown = (converged.unit_blocks(out) or [{}])[0]
+    own = converged.own_drop_in_dirs(shown, unit)
+    drop_ins = [path for path in shown.get("DropInPaths", "").split() if os.path.basename(os.path.dirname(path)) in own]
+    fragment = shown.get("FragmentPath", "")
+    try:
+        main_pid = int(shown.get("MainPID", "0"))
+    except ValueError:
+        main_pid = 0
+    active_state = shown.get("ActiveState", "unknown")
+    online = pm2_online(main_pid, account.pw_uid, app) if account is not None and active_state == "active" and main_pid > 0 else 0
+    return {"active_state": active_state, "unit_file_state": shown.get("UnitFileState", ""),
+            "need_daemon_reload": shown.get("NeedDaemonReload", "no") == "yes",
+            "drop_ins": drop_ins,
+            "fragment": fragment, "file": read_regular(fragment) if fragment else {"exists": False, "regular": False},
+            "main_pid": main_pid, "online": online}
 
 
-def default_ipv4():
-    """Interface, source address and gateway of the route to the outside, as setup asks for them."""
-    found = {}
-    ip = find_command("ip")
-    if ip is None:
-        return found
-    _rc, out, _err = run([ip, "-4", "route", "get", "8.8.8.8"])
-    words = out.splitlines()[0].split() if out else []
-    if words and words[0] == "8.8.8.8":
-        for key, value in zip(words, words[1:]):
-            if key == "dev":
-                found["interface"] = value
-            elif key == "src":
-                found["address"] = value
-            elif key == "via" and value != "8.8.8.8":
-                found["gateway"] = value
-    return found
-
-
-def os_release():
-    for path in ("/etc/os-release", "/usr/lib/os-release"):
-        text = read_text(path)
-        if text is not None:
-            break
-    else:
-        return {}
-    fields = {}
-    for line in text.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip() and not name.startswith("#"):
-            fields[name.strip()] = value.strip().strip("\"'")
-    return fields
-
-
-def platform_names():
-    """The distribution as the ansible_distribution fact names it (Debian's id, capitalized, as
-    Ansible does), and its family: Debian for Debian or a distribution like it, else the name."""
-    fields = os_release()
-    distribution = fields.get("ID", "").capitalize() or "OtherLinux"
-    family = "Debian" if "debian" in [fields.get("ID", ""), *fields.get("ID_LIKE", "").split()] else distribution
-    return distribution, family
+def node_version():
+    node = converged.find_command("node")
+    if node is None:
+        return ""
+    rc, out, _err = converged.run([node, "--version"])
+    return out.strip() if rc == 0 else ""
 
 
 def under_home(paths, home):
     return [home + path[1:] if path == "~" or path.startswith("~/") else path for path in paths]
 
 
-def expand_paths(params):
-    """The path options expanded on the host (~ and $VAR), as AnsibleModule expands them."""
-    params = dict(params)
-    for name, spec in ARGUMENT_SPEC.items():
-        value = params.get(name)
-        if value is None:
-            continue
-        if spec["type"] == "path":
-            params[name] = os.path.expanduser(os.path.expandvars(value))
-        elif spec.get("elements") == "path":
-            params[name] = [os.path.expanduser(os.path.expandvars(item)) for item in value]
-    if params.get("converged") is not None:
-        converged = dict(params["converged"])
-        converged["path"] = os.path.expanduser(os.path.expandvars(converged["path"]))
-        params["converged"] = converged
-    return params
-
-
 def read_host(params):
-    """Everything the checks read, for options already checked (ARGUMENT_SPEC): the result."""
+    """Everything the checks and the plan read, for options already checked (ARGUMENT_SPEC): the result."""
     paths = params["paths"]
     described = [describe(path, follow=True) for path in paths[:-1]] + [describe(path, follow=False) for path in paths[-1:]]
 
@@ -255,52 +178,62 @@ def read_host(params):
         account = pwd.getpwnam(name)
     except KeyError:
         account = None
-    user, groups, sudo = None, "", {"rc": 1, "stdout": ""}
+    user, groups, home, group, sudo = None, "", "", "", {"rc": 1, "stdout": ""}
     if account is not None:
         user = ["x", str(account.pw_uid), str(account.pw_gid), account.pw_gecos, account.pw_dir, account.pw_shell]
-        rc, out, err = run(["id", "-nG", name])
+        home = account.pw_dir
+        try:
+            group = grp.getgrgid(account.pw_gid).gr_name
+        except KeyError:
+            group = str(account.pw_gid)
+        rc, out, err = converged.run(["id", "-nG", name])
         if rc != 0:
             raise RuntimeError(f"id -nG {name} exited {rc}: {err.strip()}")
         groups = out.strip()
-        sudo_bin = find_command("sudo")
+        sudo_bin = converged.find_command("sudo")
         if sudo_bin:
-            rc, out, _err = run([sudo_bin, "-n", "-l", "-U", name])
+            rc, out, _err = converged.run([sudo_bin, "-n", "-l", "-U", name])
             sudo = {"rc": rc, "stdout": out}
         else:
             sudo = {"rc": 127, "stdout": ""}
 
-    distribution, os_family = platform_names()
-    result = {"changed": False, "paths": described, "user": user, "groups": groups, "sudo": sudo,
-              "distribution": distribution, "os_family": os_family}
+    result = {"changed": False, "paths": described, "user": user, "groups": groups, "home": home, "group": group,
+              "sudo": sudo, "node_version": node_version()}
     if params.get("user_marker") is not None:
         result["user_marker"] = os.path.exists(params["user_marker"])
     if params.get("old_facts") is not None:
         result["old_facts"] = read_text(params["old_facts"])
-    if params.get("state_file") is not None:
-        result["state"] = read_text(params["state_file"])
     if params.get("releases_dir") is not None:
+        releases_dir = params["releases_dir"]
+        result["releases_dir"] = describe(releases_dir, follow=False)
         try:
-            result["releases"] = sorted(entry.name for entry in os.scandir(params["releases_dir"])
-                                        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."))
+            names = sorted(entry.name for entry in os.scandir(releases_dir)
+                           if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."))
         except OSError:
-            result["releases"] = []
-        result["releases_dir"] = describe(params["releases_dir"], follow=False)
+            names = []
+        result["releases"] = names
+        result["release_dirs"] = {release: describe(os.path.join(releases_dir, release), follow=False) for release in names}
+    if params.get("state_file") is not None:
+        result["state"] = node_app_state.load(read_text(params["state_file"]), on_disk=result.get("releases"))
+    if params.get("facts_file") is not None:
+        result["facts"] = read_text(params["facts_file"])
+    if params.get("current") is not None:
+        current = describe(params["current"], follow=False)
+        current["target"] = os.readlink(params["current"]) if current.get("islnk") else ""
+        result["current"] = current
     if params.get("ecosystem") is not None:
         result["ecosystem"] = (read_regular(os.path.join(account.pw_dir, params["ecosystem"]))
                                if account is not None else None)
     if params.get("pm2_unit") is not None:
-        active_state, main_pid = unit_state(params["pm2_unit"])
-        online = (pm2_online(main_pid, account.pw_uid, params["app"])
-                  if account is not None and active_state == "active" and main_pid > 0 else 0)
-        result["pm2"] = {"active_state": active_state, "main_pid": main_pid, "online": online}
+        result["pm2"] = pm2_state(params["pm2_unit"], account, params["app"])
     wanted = params.get("converged")
     if wanted is not None:
-        result["converged"] = (
-            converged_check(wanted["path"], wanted["digest"], under_home(wanted["watch"], account.pw_dir),
-                            under_home(wanted["exclude"], account.pw_dir), wanted["packages"], wanted["services"])
-            if account is not None else {"current": False, "reasons": [f"there is no user {name}"], "digest": "",
-                                         "data": {}})
-    if params.get("gather_facts"):
-        result["ansible_facts"] = {"ansible_local": local_facts(params.get("fact_path") or "/etc/ansible/facts.d"),
-                                   "ansible_default_ipv4": default_ipv4()}
+        if account is None:
+            result["converged"] = {"current": False, "reasons": [f"there is no user {name}"], "stale": ["record"],
+                                   "digest": "", "data": {}}
+        else:
+            result["converged"] = converged.check(
+                wanted["path"], wanted["digest"], watch=under_home(wanted["watch"], home),
+                exclude=under_home(wanted["exclude"], home), trees=wanted["trees"], packages=wanted["packages"],
+                units=wanted["units"], nft_tables=wanted["nft_tables"], users=wanted["users"])
     return result

@@ -3,7 +3,7 @@
 # MIT License (see galaxy.yml), or at your choice GNU General Public License v3.0+ (see
 # https://www.gnu.org/licenses/gpl-3.0.txt), the license of the ansible-core module API this uses
 # SPDX-License-Identifier: MIT OR GPL-3.0-or-later
-"""Module: what the node_app role's checks read on a host, in one round trip."""
+"""Module: what the node_app role reads on a host, in one round trip."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ DOCUMENTATION = r"""
 module: node_app_host
 author: proxylab.webstack maintainers (@proxylab)
 version_added: "0.2.0"
-short_description: Read what the node_app role checks on a host before it changes anything
+short_description: Read what the node_app role checks and plans with, before it changes anything
 description:
-  - Reads, in one step and without changing anything, what the checks of the C(proxylab.webstack.node_app)
-    role need; the role's tasks decide with it.
-  - The app's directory and every directory above it; the app's user (its account, groups, what sudo
-    allows it, whether node_app created it); the bookkeeping of the releases and the release
-    directories on disk.
-  - What decides whether the live app would change (the ecosystem file in the user's home, the
-    state of the PM2 unit, the app's processes under it), the distribution, and, when asked, the
-    facts that a proxy's play reads of an app server, in the same step.
+  - Reads, in one step and without changing anything, what the C(proxylab.webstack.node_app) role needs
+    to check its input against the host and to plan the run; the role's tasks decide with it.
+  - The app's directory and every directory above it; the app's user (its account, home, groups, what
+    sudo allows it, whether node_app created it); the version of Node.js; the bookkeeping of the
+    releases, the release directories and the link C(current); the local facts the role left.
+  - What decides whether the live app must be switched (the ecosystem file in the user's home, the PM2
+    unit as systemd runs it, with its file and its drop-ins, and the app's processes under it).
+  - With O(converged), whether the host's set-up is as the last complete run left it, as
+    M(proxylab.webstack.converged) checks it (the same code).
   - Each part is read only when its options are given.
 options:
   paths:
@@ -43,8 +44,14 @@ options:
   state_file:
     description: The bookkeeping of the releases.
     type: path
+  facts_file:
+    description: The local facts the role leaves for other plays.
+    type: path
   releases_dir:
     description: The directory holding one directory per release.
+    type: path
+  current:
+    description: The link to the live release.
     type: path
   ecosystem:
     description:
@@ -54,26 +61,12 @@ options:
     type: str
   pm2_unit:
     description:
-      - The systemd unit that runs the user's PM2 daemon. Its state is read, and when it runs, the
-        processes of O(app) among the daemon's children are counted.
+      - The systemd unit that runs the user's PM2 daemon. Its state, its file and its drop-ins are read,
+        and when it runs, the processes of O(app) among the daemon's children are counted.
     type: str
   app:
     description: The app's name under PM2; required with O(pm2_unit).
     type: str
-  gather_facts:
-    description:
-      - Also return, as facts, what the proxy's play reads of an app server, gathered as
-        M(ansible.builtin.setup) gathers it but without loading its collectors, which cost more than
-        everything else here together.
-      - C(ansible_local), the local facts in O(fact_path) (executable ones are run; JSON, else INI).
-      - C(ansible_default_ipv4), with C(address), C(interface) and C(gateway) of the route to the
-        outside (C(ip -4 route get 8.8.8.8), as setup asks).
-    type: bool
-    default: false
-  fact_path:
-    description: Where the local facts are read from, as for M(ansible.builtin.setup).
-    type: path
-    default: /etc/ansible/facts.d
   converged:
     description:
       - When given, also checks, as M(proxylab.webstack.converged) with O(proxylab.webstack.converged#module:state=check)
@@ -99,23 +92,41 @@ options:
         type: list
         elements: str
         default: []
+      trees:
+        description: Directories watched by the metadata of everything below them.
+        type: list
+        elements: str
+        default: []
       packages:
         description: The watched packages.
         type: list
         elements: str
         default: []
-      services:
-        description: Units that must be active and enabled.
+      units:
+        description: Units that must be active and enabled, without drop-ins of their own when owned.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The unit.
+            type: str
+            required: true
+          owned:
+            description: Whether the role writes the unit (then drop-ins of its own are a difference).
+            type: bool
+            default: true
+      nft_tables:
+        description: nftables tables, as C(<family> <name>), that must be loaded as recorded.
+        type: list
+        elements: str
+        default: []
+      users:
+        description: Users whose account and groups must be as recorded.
         type: list
         elements: str
         default: []
 notes:
-  - >-
-    When the host's Python is known (C(ansible_python_interpreter), or found by an earlier task of
-    the run) and the connection pipelines, the action plugin of the same name sends the module's
-    code to it as a plain script (C(python3 -I -S -)), without a module's start-up (Ansible's wrapper
-    and the import of C(ansible.module_utils.basic)); otherwise, or with C(delegate_to), the module
-    runs as any module does, and Ansible finds the host's Python first. Both return the same.
   - >-
     Counting the app's processes reads C(/proc), which costs a fraction of what starting C(pm2 jlist)
     costs (a Node.js process). A process counts when its parent is the daemon the unit runs (its
@@ -124,18 +135,19 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Read what the checks need
+- name: Read what the checks and the plan need
   proxylab.webstack.node_app_host:
     paths: [/, /opt, /opt/app]
     user: app
     user_marker: /var/lib/node_app/users/app
     old_facts: /etc/ansible/facts.d/node_app.fact
     state_file: /var/lib/node_app/app/state.json
+    facts_file: /etc/ansible/facts.d/node_app.fact
     releases_dir: /opt/app/releases
+    current: /opt/app/current
     ecosystem: app.ecosystem.config.js
     pm2_unit: pm2-app.service
     app: app
-    gather_facts: true
   register: host
 """
 
@@ -154,6 +166,14 @@ user:
   type: list
   elements: str
   returned: always
+home:
+  description: The user's home (empty without the user).
+  type: str
+  returned: always
+group:
+  description: The name of the user's primary group (empty without the user).
+  type: str
+  returned: always
 groups:
   description: The names of the user's groups, separated by spaces (empty without the user).
   type: str
@@ -162,58 +182,66 @@ sudo:
   description: Exit status and output of C(sudo -n -l -U <user>) (without the user, C(rc) 1; without sudo, 127).
   type: dict
   returned: always
+node_version:
+  description: What C(node --version) prints, empty when Node.js is not installed.
+  type: str
+  returned: always
 user_marker:
   description: Whether O(user_marker) exists.
   type: bool
-  returned: always
+  returned: when O(user_marker) is given
 old_facts:
   description: The content of O(old_facts), or null.
   type: str
-  returned: always
+  returned: when O(old_facts) is given
 state:
-  description: The content of O(state_file), or null.
+  description:
+    - The bookkeeping of O(state_file) (C(release), C(previous_release), C(releases), C(failed_releases),
+      C(info)), empty when there is none, with only the releases still in O(releases_dir) when it is given.
+  type: dict
+  returned: when O(state_file) is given
+facts:
+  description: The content of O(facts_file), or null.
   type: str
-  returned: always
+  returned: when O(facts_file) is given
 releases_dir:
   description: O(releases_dir) itself, not through a link, described as each entry of RV(paths).
   type: dict
-  returned: always
+  returned: when O(releases_dir) is given
 releases:
   description: The names of the directories in O(releases_dir) (not links, not hidden), sorted.
   type: list
   elements: str
-  returned: always
+  returned: when O(releases_dir) is given
+release_dirs:
+  description: Each directory of RV(releases), by name, described as each entry of RV(paths).
+  type: dict
+  returned: when O(releases_dir) is given
+current:
+  description: O(current), described as each entry of RV(paths), with C(target), where the link points (empty when it is no link).
+  type: dict
+  returned: when O(current) is given
 ecosystem:
   description:
     - With O(ecosystem), for the file in the user's home, C(exists), C(regular) (a regular file, not
-      a link), and for a regular file C(sha1) of its content and C(mode) (octal, as a string); null
-      without the user.
+      a link), and for a regular file C(sha1) of its content, C(mode) (octal, as a string) and C(uid);
+      null without the user.
   type: dict
   returned: when O(ecosystem) is given
 pm2:
   description:
-    - With O(pm2_unit), C(active_state) of the unit (as systemctl shows it), C(main_pid), and C(online),
-      the number of the app's processes under the daemon (0 when the unit does not run).
+    - With O(pm2_unit), the unit as systemd runs it (C(active_state), C(unit_file_state),
+      C(need_daemon_reload), C(main_pid)), C(drop_ins) (files in a C(<unit>.d) directory), C(fragment)
+      (its unit file) and C(file) (that file, described as RV(ecosystem)), and C(online), the number of the
+      app's processes under the daemon (0 when the unit does not run).
   type: dict
   returned: when O(pm2_unit) is given
 converged:
   description:
-    - With O(converged), C(current), C(reasons) (what differs), C(digest) and C(data) (the recorded
-      digest and data), as M(proxylab.webstack.converged) returns them.
+    - With O(converged), C(current), C(reasons) (what differs), C(stale) (the keys of what differs),
+      C(digest) and C(data) (the recorded digest and data), as M(proxylab.webstack.converged) returns them.
   type: dict
   returned: when O(converged) is given
-distribution:
-  description: The distribution's name, as the C(ansible_distribution) fact gives it (C(Debian)).
-  type: str
-  returned: always
-os_family:
-  description: C(Debian) for a distribution of the Debian family (its own id or C(ID_LIKE)), else RV(distribution).
-  type: str
-  returned: always
-ansible_facts:
-  description: With O(gather_facts), C(ansible_local) and C(ansible_default_ipv4), as described there.
-  type: dict
-  returned: when O(gather_facts) is true
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -1,0 +1,38 @@
+# Copyright: proxylab.webstack maintainers
+# MIT License (see galaxy.yml)
+"""Which files of nginx's site directories the nginx_proxy role removes."""
+
+from __future__ import annotations
+
+import posixpath
+
+
+def nginx_proxy_obsolete_files(found, conf_dir, ours, prefix):
+    """The files to remove, relative to conf_dir: in sites-enabled everything but the links of the
+    role's sites (the distribution's default site, sites enabled by hand), in sites-available the
+    role's own files (named with prefix) of vhosts no longer listed.
+
+    found: paths of what is in sites-available and sites-enabled; ours: the role's site files,
+    relative to conf_dir (sites-available/<prefix><domain>.conf)."""
+    ours = set(ours)
+    enabled = {"sites-enabled/" + posixpath.basename(path) for path in ours}
+    obsolete = []
+    for path in found:
+        relative = posixpath.relpath(path, conf_dir)
+        directory, _, name = relative.partition("/")
+        if directory == "sites-enabled" and relative not in enabled:
+            obsolete.append(relative)
+        elif directory == "sites-available" and name.startswith(prefix) and relative not in ours:
+            obsolete.append(relative)
+    return sorted(obsolete)
+
+
+def nginx_proxy_site_files(sites, prefix):
+    """One file per vhost under sites-available, rendered from site.conf.j2 with the site as `site`."""
+    return [{"src": "site.conf.j2", "dest": f"sites-available/{prefix}{site['domain']}.conf", "site": site}
+            for site in sites]
+
+
+class FilterModule:
+    def filters(self):
+        return {"nginx_proxy_obsolete_files": nginx_proxy_obsolete_files, "nginx_proxy_site_files": nginx_proxy_site_files}
