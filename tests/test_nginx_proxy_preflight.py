@@ -1,8 +1,11 @@
-"""nginx_proxy refuses bad input before it changes anything (run against a throw-away container)."""
+"""nginx_proxy refuses bad input before it changes anything, naming every mistake in one run (run
+against a throw-away container)."""
+
+import re
 
 import pytest
 
-from helpers import ansible_playbook, run
+from helpers import ansible_playbook, recap, run
 
 PLAYBOOK = """
 - name: Apply nginx_proxy
@@ -79,7 +82,7 @@ CASES = {
     ),
     "site read timeout with a space": (
         {"nginx_proxy_sites": [{"domain": "a.dumbflix.lab", "read_timeout": "2 s"}]},
-        ["nginx_proxy_sites[0]", "read_timeout must be nginx times"],
+        ['nginx_proxy_sites[0].read_timeout must be an nginx time such as 2s or 500ms, got "2 s"'],
     ),
     "health check timeout longer than the interval": (
         {"nginx_proxy_health_check_timeout": 2},
@@ -103,19 +106,32 @@ CASES = {
     ),
     "trusted proxy that is not an address": (
         {"nginx_proxy_trusted_proxies": ["lb.example.com"]},
-        ["nginx_proxy_trusted_proxies addresses or CIDR ranges", "lb.example.com"],
+        ['nginx_proxy_trusted_proxies[0] must be an address or CIDR range such as 10.0.0.0/24, got "lb.example.com"'],
     ),
     "gzip level out of range": (
         {"nginx_proxy_gzip_comp_level": 0},
-        ["nginx_proxy_gzip_comp_level 1 to 9 (got 0)"],
+        ["nginx_proxy_gzip_comp_level must be 1 to 9, got 0"],
     ),
     "access log buffer that is not a size": (
         {"nginx_proxy_access_log_buffer": "lots"},
-        ['nginx_proxy_access_log_buffer a size such as 64k or empty (got "lots")'],
+        ['nginx_proxy_access_log_buffer must be a size such as 64k, or empty, got "lots"'],
     ),
     "unknown TLS mode": (
         {"nginx_proxy_tls": "letsencrypt"},
         ["nginx_proxy_tls", "letsencrypt"],
+    ),
+    # Values of a wrong type that the argument specs convert for their own check and let through.
+    "aliases written as one string": (
+        {"nginx_proxy_domain_aliases": "www.dumbflix.lab,shop.dumbflix.lab"},
+        ['nginx_proxy_domain_aliases must be a list of strings, got a string ("www.dumbflix.lab,shop.dumbflix.lab")'],
+    ),
+    "backup written as a string": (
+        {"nginx_proxy_backends": [{"host": "127.0.0.1", "port": 3000, "backup": "no"}]},
+        ['nginx_proxy_backends[0].backup must be a boolean (true or false), got a string ("no")'],
+    ),
+    "worker connections written as a string": (
+        {"nginx_proxy_worker_connections": "1024"},
+        ['nginx_proxy_worker_connections must be a whole number, got a string ("1024")'],
     ),
 }
 
@@ -137,14 +153,36 @@ def test_bad_input_fails_before_any_change(scratch_host, tmp_path, case):
     assert run(["docker", "exec", scratch_host, "test", "-e", "/etc/nginx"], check=False).returncode != 0
 
 
+def test_every_mistake_is_named_in_one_run(scratch_host, tmp_path):
+    """One run names them all, in one failed task, before anything changes."""
+    result = ansible_playbook(PLAYBOOK, scratch_host, {
+        **VALID, "nginx_proxy_domain": "bad domain", "nginx_proxy_gzip_comp_level": 0,
+        "nginx_proxy_read_timeout": "soon", "nginx_proxy_domain_aliases": "www.dumbflix.lab",
+        "nginx_proxy_backends": [{"host": "127.0.0.1", "port": 70000}],
+        "nginx_proxy_server_extra_directives": ["add_header X-Frame-Options DENY always;"]}, tmp_path=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for text in ["nginx_proxy_domain_aliases must be a list of strings", 'nginx_proxy_domain: "bad domain"',
+                 "nginx_proxy_server_extra_directives[0]: add_header and proxy_set_header belong in",
+                 'nginx_proxy_read_timeout must be an nginx time such as 2s or 500ms, got "soon"',
+                 "nginx_proxy_gzip_comp_level must be 1 to 9, got 0",
+                 "nginx_proxy_backends[0] (127.0.0.1:70000): the port (node_app_port for inventory hosts) is 70000"]:
+        assert text in result.stdout, (text, output[-3000:])
+    assert recap(result.stdout)[scratch_host] == {**recap(result.stdout)[scratch_host], "failed": 1, "changed": 0}
+    assert "install ok installed" not in nginx_installed(scratch_host)
+
+
 def test_valid_input_passes_the_preflight(scratch_host, tmp_path, monkeypatch):
-    """The control: with good values (and an unquoted YAML `off`, a boolean) the checks pass."""
+    """The control: with good values (an unquoted YAML `off`, a boolean; numbers and a boolean the role
+    reads from strings) the checks pass."""
     monkeypatch.setenv("ANSIBLE_RUN_TAGS", "nginx_proxy_preflight")
     playbook = PLAYBOOK.replace("name: proxylab.webstack.nginx_proxy", "name: proxylab.webstack.nginx_proxy\n      tags: [always]")
     result = ansible_playbook(playbook, scratch_host, {**VALID, "nginx_proxy_tls": False,
-                                                       "nginx_proxy_domain_aliases": ["www.dumbflix.lab"]},
+                                                       "nginx_proxy_domain_aliases": ["www.dumbflix.lab"],
+                                                       "nginx_proxy_gzip_comp_level": "6", "nginx_proxy_health_checks": "yes",
+                                                       "nginx_proxy_health_check_interval": "2"},
                               tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "Check the upstream of each site" in result.stdout
+    assert re.search(r"TASK \[[^]]*Check every input of the role at once\] \*+\nskipping:", result.stdout), result.stdout
     assert "Install nginx" not in result.stdout
     assert "install ok installed" not in nginx_installed(scratch_host)

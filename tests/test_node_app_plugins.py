@@ -12,6 +12,7 @@ from helpers import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "plugins" / "lookup"))
 sys.path.insert(0, str(REPO_ROOT / "plugins" / "filter"))
+sys.path.insert(0, str(REPO_ROOT / "collections"))  # the filters import the collection's plugin_utils
 
 import node_app as filters  # noqa: E402
 import node_app_archive as archive  # noqa: E402

@@ -3,10 +3,12 @@
 import sys
 
 import pytest
+import yaml
 
 from helpers import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "plugins" / "filter"))
+sys.path.insert(0, str(REPO_ROOT / "collections"))  # the filter imports the collection's plugin_utils
 
 from proxy_ha import proxy_ha_problems  # noqa: E402
 
@@ -57,3 +59,37 @@ def test_each_problem_names_its_variable(change, problem):
     problems = proxy_ha_problems(dict(GOOD, **change))
     assert len(problems) == 1, problems
     assert problems[0].startswith(problem), problems
+
+
+# The variable each setting comes from (host and addresses: the group and each proxy's address).
+VARIABLES = {
+    "host": "proxy_ha_group", "group": "proxy_ha_group", "addresses": "proxy_ha_address", "vip": "proxy_ha_vip",
+    "vip_prefix": "proxy_ha_vip_prefix", "interface": "proxy_ha_interface", "interface_address": "proxy_ha_interface",
+    "interface_prefix": "proxy_ha_interface", "router_id": "proxy_ha_router_id", "priority": "proxy_ha_priority",
+    "advert_int": "proxy_ha_advert_int", "check_url": "proxy_ha_check_url", "check_interval": "proxy_ha_check_interval",
+    "check_timeout": "proxy_ha_check_timeout", "check_fall": "proxy_ha_check_fall", "check_rise": "proxy_ha_check_rise",
+    "script_user": "proxy_ha_script_user",
+}
+
+
+def test_every_setting_is_named_here():
+    assert set(VARIABLES) == set(GOOD)
+
+
+@pytest.mark.parametrize("key", sorted(GOOD))
+@pytest.mark.parametrize("wrong", [["x"], {"x": 1}, True, float("nan")], ids=["list", "dict", "bool", "nan"])
+def test_a_wrong_type_is_named_not_raised(key, wrong):
+    problems = proxy_ha_problems(dict(GOOD, **{key: wrong}))
+    assert any(problem.startswith(VARIABLES[key]) for problem in problems), problems
+
+
+def test_settings_that_are_not_a_dict_are_a_problem():
+    assert proxy_ha_problems("vip=10.0.0.200") == ["proxy_ha: the settings to check must be a dict, got 'vip=10.0.0.200'."]
+
+
+def test_the_roles_defaults_with_a_floating_address_pass():
+    defaults = yaml.safe_load((REPO_ROOT / "roles" / "proxy_ha" / "defaults" / "main.yml").read_text())
+    settings = dict(GOOD, **{key: defaults[f"proxy_ha_{key}"] for key in (
+        "vip_prefix", "router_id", "priority", "advert_int", "check_interval", "check_timeout", "check_fall",
+        "check_rise", "script_user")})
+    assert proxy_ha_problems(settings) == []

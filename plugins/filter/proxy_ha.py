@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Hashable, Mapping
+
+from ansible_collections.proxylab.webstack.plugins.plugin_utils.input_check import number
 
 _URL = re.compile(r"^https?://[^\s\"'\\]+$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
-def _number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _whole(value, low, high):
-    number = _number(value)
-    return number is not None and number == int(number) and low <= number <= high
+    parsed = number(value)
+    return parsed is not None and parsed == int(parsed) and low <= parsed <= high
 
 
 def proxy_ha_problems(settings):
@@ -29,15 +25,24 @@ def proxy_ha_problems(settings):
     settings: host, group, addresses ({host: VRRP address} of every proxy of the group), vip,
     vip_prefix, interface, interface_address, interface_prefix, router_id, priority, advert_int,
     check_url, check_interval, check_timeout, check_fall, check_rise, script_user.
+    Never raises, whatever the types: a value of the wrong type is a problem like any other.
     """
+    if not isinstance(settings, Mapping):
+        return [f"proxy_ha: the settings to check must be a dict, got {settings!r}."]
     problems = []
     group, host = settings.get("group"), settings.get("host")
     addresses = settings.get("addresses") or {}
+    if not isinstance(addresses, Mapping):
+        problems.append(f"proxy_ha_address: the VRRP addresses of the group {group!r} must be a dict of host and address, "
+                        f"got {addresses!r}.")
+        addresses = {}
 
+    if not isinstance(group, str) or not group:
+        problems.append(f"proxy_ha_group: {group!r} must be the name of an inventory group.")
     if len(addresses) < 2:
         problems.append(
             f"proxy_ha_group: the group {group!r} has {len(addresses)} host(s); a floating address needs at least two proxies.")
-    elif host not in addresses:
+    elif not isinstance(host, Hashable) or host not in addresses:
         problems.append(f"proxy_ha_group: {host} is not in the group {group!r}, whose proxies share the address.")
     for peer, address in addresses.items():
         try:
@@ -49,10 +54,15 @@ def proxy_ha_problems(settings):
 
     interface = settings.get("interface") or ""
     network = None
-    if not interface or not settings.get("interface_address"):
+    if not isinstance(interface, str):
+        problems.append(f"proxy_ha_interface: {interface!r} must be the name of a network interface.")
+    elif interface and settings.get("interface_address"):
+        try:
+            network = ipaddress.IPv4Interface(f"{settings['interface_address']}/{settings.get('interface_prefix') or 32}").network
+        except ValueError:
+            pass  # named below, as an interface without an IPv4 address
+    if isinstance(interface, str) and network is None:
         problems.append(f"proxy_ha_interface: {host} has no interface {interface!r} with an IPv4 address.")
-    else:
-        network = ipaddress.IPv4Interface(f"{settings['interface_address']}/{settings.get('interface_prefix') or 32}").network
 
     vip = None
     try:
@@ -76,16 +86,17 @@ def proxy_ha_problems(settings):
         problems.append(f"proxy_ha_router_id: {settings.get('router_id')!r} must be a whole number from 1 to 255.")
     if not _whole(settings.get("priority"), 0, 254):
         problems.append(f"proxy_ha_priority: {settings.get('priority')!r} must be 0 (from the inventory order) or 1-254.")
-    advert = _number(settings.get("advert_int"))
+    advert = number(settings.get("advert_int"))
     if advert is None or not 0.01 <= advert <= 40.95 or round(advert * 100) != round(advert * 100, 6):
         problems.append(
             f"proxy_ha_advert_int: {settings.get('advert_int')!r} must be seconds from 0.01 to 40.95, in hundredths (VRRP 3).")
     for name in ("check_interval", "check_timeout", "check_fall", "check_rise"):
         if not _whole(settings.get(name), 1, 3600):
             problems.append(f"proxy_ha_{name}: {settings.get(name)!r} must be a whole number of at least 1.")
-    if not _URL.match(str(settings.get("check_url") or "")):
+    check_url, script_user = settings.get("check_url"), settings.get("script_user")
+    if not isinstance(check_url, str) or not _URL.match(check_url):
         problems.append(f"proxy_ha_check_url: {settings.get('check_url')!r} must be an http(s) URL without spaces or quotes.")
-    if not _USER.match(str(settings.get("script_user") or "")) or settings.get("script_user") == "root":
+    if not isinstance(script_user, str) or not _USER.match(script_user) or script_user == "root":
         problems.append(f"proxy_ha_script_user: {settings.get('script_user')!r} must be the name of an unprivileged user, not root.")
     return problems
 
