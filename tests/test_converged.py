@@ -107,7 +107,11 @@ def test_excluded_paths_may_change(site):
     assert converged(**args)["current"] is True
 
 
-def test_no_record_is_not_current(tmp_path):
+@pytest.mark.parametrize("content", [None, "[]", '{"digest": "x", "pa'])
+def test_no_record_is_not_current(tmp_path, content):
+    """Nor is a file that is not a record (a truncated or foreign one)."""
+    if content is not None:
+        (tmp_path / "none.json").write_text(content)
     result = converged(path=str(tmp_path / "none.json"), digest="x")
     assert result["current"] is False
     assert "no record" in result["reasons"][0]
@@ -393,13 +397,53 @@ def test_a_drop_in_of_an_owned_unit_is_stale_and_named(box, unit, where):
     assert result["current"] is True, result["reasons"]
 
 
-def test_a_drop_in_not_yet_loaded_is_stale_owned_or_not(box, unit):
-    sh(box, f"mkdir -p /etc/systemd/system/{unit}.d && printf '[Service]\\nNice=5\\n'"
-            f" > /etc/systemd/system/{unit}.d/nice.conf")
-    for owned in (True, False):
-        result = check_unit(box, unit, owned=owned)
-        assert result["stale"] == [f"unit:{unit}"]
-        assert f"{unit} changed on disk since systemd loaded it (no daemon-reload since)" in result["reasons"]
+@pytest.mark.parametrize("kind", ["alias", "template"])
+def test_a_drop_in_for_an_alias_or_the_template_of_an_owned_unit_is_stale(box, kind):
+    """Such a drop-in changes the unit alone as well, under another of its names."""
+    number = next(UNIT_NUMBERS)
+    if kind == "alias":
+        unit_file, name, drop_ins = (f"proxylab-conv-{number}.service", f"proxylab-conv-{number}.service",
+                                     f"proxylab-conv-alias-{number}.service.d")
+        install = f"WantedBy=multi-user.target\\nAlias=proxylab-conv-alias-{number}.service"
+    else:
+        unit_file, name, drop_ins = (f"proxylab-conv-{number}@.service", f"proxylab-conv-{number}@one.service",
+                                     f"proxylab-conv-{number}@.service.d")
+        install = "WantedBy=multi-user.target"
+    drop_in = f"/etc/systemd/system/{drop_ins}/override.conf"
+    try:
+        sh(box, f"""printf '[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\n{install}\\n' \\
+                    > /usr/lib/systemd/system/{unit_file}
+                    systemctl daemon-reload && systemctl enable --now --quiet {name}""")
+        assert check_unit(box, name)["current"] is True
+        sh(box, f"""mkdir -p /etc/systemd/system/{drop_ins} && printf '[Service]\\nNice=5\\n' > {drop_in}
+                    systemctl daemon-reload""")
+        result = check_unit(box, name)
+        assert result["stale"] == [f"unit:{name}"]
+        assert result["reasons"] == [f"{name} is changed by drop-ins the role did not write: {drop_in}"]
+    finally:
+        sh(box, f"""systemctl disable --now --quiet {name}
+                    rm -rf /usr/lib/systemd/system/{unit_file} /etc/systemd/system/{drop_ins}
+                    systemctl daemon-reload""")
+
+
+def test_a_drop_in_not_yet_loaded_is_stale_when_owned(box, unit):
+    """systemd itself does not see a drop-in directory made since its last reload; the next reload or
+    boot would apply it."""
+    drop_in = f"/etc/systemd/system/{unit}.d/nice.conf"
+    sh(box, f"mkdir -p /etc/systemd/system/{unit}.d && printf '[Service]\\nNice=5\\n' > {drop_in}")
+    result = check_unit(box, unit)
+    assert result["stale"] == [f"unit:{unit}"]
+    assert f"{unit} is changed by drop-ins the role did not write: {drop_in}" in result["reasons"]
+
+
+def test_a_drop_in_of_the_host_changed_since_loaded_is_stale_on_an_unowned_unit(box, unit):
+    sh(box, f"""mkdir -p /etc/systemd/system/{unit}.d && printf '[Service]\\nNice=5\\n' \\
+                > /etc/systemd/system/{unit}.d/host.conf && systemctl daemon-reload""")
+    assert check_unit(box, unit, owned=False)["current"] is True
+    sh(box, f"printf '[Service]\\nNice=6\\n' > /etc/systemd/system/{unit}.d/more.conf")
+    result = check_unit(box, unit, owned=False)
+    assert result["stale"] == [f"unit:{unit}"]
+    assert result["reasons"] == [f"{unit} changed on disk since systemd loaded it (no daemon-reload since)"]
 
 
 def test_a_drop_in_for_every_service_is_not_the_role_s(box, unit):

@@ -39,6 +39,15 @@ NFT_FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 # (no unit file).
 UNIT_FILE_STATES = ("enabled", "static", "alias")
 
+# systemd's unit search path for the system manager (`systemctl show -p UnitPath`, systemd 252 and
+# later): where a drop-in of a unit may lie. A drop-in in a directory systemd did not see at its last
+# reload shows in neither DropInPaths nor NeedDaemonReload, so owned units are also looked up here.
+UNIT_PATH = ("/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
+             "/run/systemd/generator.early", "/etc/systemd/system", "/etc/systemd/system.attached",
+             "/run/systemd/system", "/run/systemd/system.attached", "/run/systemd/generator",
+             "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
+             "/run/systemd/generator.late")
+
 # The properties of `systemctl show` the check reads.
 UNIT_PROPERTIES = ("Id", "Names", "LoadState", "ActiveState", "UnitFileState", "NeedDaemonReload", "DropInPaths",
                    "FragmentPath")
@@ -231,11 +240,13 @@ def snapshot(watch=(), exclude=(), trees=(), packages=(), nft_tables=(), users=(
 # The record ---------------------------------------------------------------------------------------------
 
 def read_record(path):
+    """The record at path; None when there is none or it is not one (a truncated or foreign file)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            record = json.load(handle)
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def make_record(digest, data, snap):
@@ -345,9 +356,32 @@ def own_drop_in_dirs(block, name):
             unit += ".service"
         dirs.add(f"{unit}.d")
         prefix, at, rest = unit.partition("@")
-        if at and rest.partition(".")[0]:
-            dirs.add(f"{prefix}@.{rest.partition('.')[2]}.d")
+        instance, _dot, suffix = rest.rpartition(".")
+        if at and instance:
+            dirs.add(f"{prefix}@.{suffix}.d")
     return dirs
+
+
+def own_drop_ins(block, name):
+    """The drop-ins of this unit's own, loaded (DropInPaths) or on disk, each file once."""
+    own = own_drop_in_dirs(block, name)
+    loaded = [path for path in block.get("DropInPaths", "").split() if os.path.basename(os.path.dirname(path)) in own]
+    on_disk = []
+    for base in UNIT_PATH:
+        for directory in sorted(own):
+            try:
+                names = os.listdir(os.path.join(base, directory))
+            except OSError:
+                continue
+            on_disk += [os.path.join(base, directory, file) for file in sorted(names) if file.endswith(".conf")]
+    found, seen = [], set()
+    for path in loaded + on_disk:
+        # /lib and /usr/lib are one directory on a merged-/usr system.
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            found.append(path)
+    return found
 
 
 def unit_problems(units):
@@ -377,9 +411,7 @@ def unit_problems(units):
         if block.get("NeedDaemonReload") != "no":
             found.append((key, f"{name} changed on disk since systemd loaded it (no daemon-reload since)"))
         if unit.get("owned", True):
-            own = own_drop_in_dirs(block, name)
-            drop_ins = [path for path in block.get("DropInPaths", "").split()
-                        if os.path.basename(os.path.dirname(path)) in own]
+            drop_ins = own_drop_ins(block, name)
             if drop_ins:
                 found.append((key, f"{name} is changed by drop-ins the role did not write: {', '.join(drop_ins)}"))
     return found

@@ -27,21 +27,22 @@ description:
   - A unit of O(units) is as a role leaves it when it is loaded and active, its unit file state is
     C(enabled), C(static) or C(alias) (so it comes back at boot), and its unit file has not changed
     since systemd loaded it (no daemon-reload pending). When the role owns it (O(units[].owned)),
-    no drop-in of its own changes it either, wherever the drop-in lies (C(/etc), C(/run), C(/usr/lib)):
-    no file in a directory named after the unit, one of its aliases or its template, plus C(.d).
+    no drop-in of its own changes it either, loaded or not yet loaded, wherever the drop-in lies in
+    systemd's unit search path (C(/etc), C(/run), C(/usr/lib) and so on). A drop-in of its own is a
+    file in a directory named after the unit, one of its aliases or its template, plus C(.d).
     Drop-ins for every unit of a type (C(service.d)) or a name prefix (C(nginx-.service.d)) are not
     the role's to judge and are ignored.
   - C(indirect), C(enabled-runtime), C(linked), C(linked-runtime), C(generated), C(transient),
-    C(masked) and C(disabled) are not accepted: such a unit would not start at the next boot by
+    C(masked) and C(disabled) are not accepted, as such a unit would not start at the next boot by
     itself, or not from the unit file the role wrote.
   - RV(reasons) says why the host is not current, one sentence each; RV(stale) names each thing that
     differs as a key (such as C(nft:inet node_app_app) or C(unit:nginx.service)). The roles of
     proxylab.webstack use it to skip every task of a re-run with nothing to do, and use RV(stale) to
     pick the repairs when something differs (for example, to load the firewall again when its table is
     not as the recorded run loaded it).
-  - Cost, on every re-run of every host. One C(systemctl show) for all the units, one C(dpkg-query)
-    for all the packages, and one C(nft) call per table. For trees, one C(lstat) per entry. For watched
-    paths, each file is read.
+  - The check runs on every re-run of every host, so it stays cheap. It makes one C(systemctl show)
+    call for all the units, one C(dpkg-query) call for all the packages and one C(nft) call per table;
+    it reads each file of O(watch), and only the metadata (C(lstat)) of each entry of O(trees).
 options:
   path:
     description: The record on the host.
@@ -103,9 +104,10 @@ options:
         required: true
       owned:
         description:
-          - Whether the role owns the unit, so a drop-in of this unit's own is not the role's and a
-            difference. A role that writes a drop-in for a unit it does not own lists the unit with
-            C(false) and the drop-in in O(watch).
+          - Whether the role owns the unit. A drop-in that changes this unit alone (in C(<unit>.d)) was
+            then not written by the role, and is a difference.
+          - A role that writes a drop-in of its own for a unit lists the unit with C(false) and the
+            drop-in in O(watch).
         type: bool
         default: true
   nft_tables:
@@ -147,7 +149,7 @@ options:
     type: dict
     default: {}
 notes:
-  - Run it as root (C(become)): the files, trees and record it reads are root's.
+  - Run it as root (C(become)), as the files, trees and record it reads are root's.
 """
 
 EXAMPLES = r"""
