@@ -39,8 +39,8 @@ NFT_FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 # (no unit file).
 UNIT_FILE_STATES = ("enabled", "static", "alias")
 
-# systemd's unit search path for the system manager (`systemctl show -p UnitPath`, systemd 252 and
-# later): where a drop-in of a unit may lie. A drop-in in a directory systemd did not see at its last
+# systemd's unit search path for the system manager (`systemctl show -p UnitPath` of systemd 252,
+# Debian 12): where a drop-in of a unit may lie. A drop-in in a directory systemd did not see at its last
 # reload shows in neither DropInPaths nor NeedDaemonReload, so owned units are also looked up here.
 UNIT_PATH = ("/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
              "/run/systemd/generator.early", "/etc/systemd/system", "/etc/systemd/system.attached",
