@@ -13,16 +13,36 @@ author: proxylab.webstack maintainers (@proxylab)
 version_added: "0.2.0"
 short_description: Record what a complete run of a role left on a host, and check it in one step
 description:
-  - After a complete run, O(state=present) writes a record on the host, readable by root only, that holds the
-    digest of the run's inputs (computed on the controller), and a snapshot of the watched paths
-    (type, owner, group and mode of each; the SHA-1 of each file; the target of each link; every
-    entry below a watched directory) and of the installed versions of the watched packages.
+  - After a complete run, O(state=present) writes a record on the host, readable by root only (mode
+    C(0600), its directory created C(0700)), replaced in one step so that a reader never sees part of
+    it. It holds the digest of the run's inputs (computed on the controller), O(data), and a snapshot
+    of what the run left. The snapshot holds the watched paths of O(watch) (type, owner, group and
+    mode of each; the SHA-1 of each file; the target of each link; every entry below a watched
+    directory). It holds one digest per tree of O(trees) (made from metadata alone, no file is
+    read), the installed versions of O(packages), one digest per nftables table of O(nft_tables) as
+    loaded in the kernel, and the account and groups of each user of O(users).
   - O(state=check) changes nothing. The host is current when the record exists, its digest is
-    O(digest), the snapshot taken now equals the recorded one, every unit of O(services) is active
-    and enabled, and every command of O(commands) succeeds (with the expected output, when given).
-    RV(reasons) says why not.
-  - The roles of proxylab.webstack use it to skip the tasks of a re-run with nothing to do, and to
-    run all of them as soon as anything of the above differs.
+    O(digest), the snapshot taken now equals the recorded one, every unit of O(units) is as a role
+    leaves it, and every command of O(commands) succeeds (with the expected output, when given).
+  - A unit of O(units) is as a role leaves it when it is loaded and active, its unit file state is
+    C(enabled), C(static) or C(alias) (so it comes back at boot), and its unit file has not changed
+    since systemd loaded it (no daemon-reload pending). When the role owns it (O(units[].owned)),
+    no drop-in of its own changes it either, loaded or not yet loaded, wherever the drop-in lies in
+    systemd's unit search path (C(/etc), C(/run), C(/usr/lib) and so on). A drop-in of its own is a
+    file in a directory named after the unit, one of its aliases or its template, plus C(.d).
+    Drop-ins for every unit of a type (C(service.d)) or a name prefix (C(nginx-.service.d)) are not
+    the role's to judge and are ignored.
+  - C(indirect), C(enabled-runtime), C(linked), C(linked-runtime), C(generated), C(transient),
+    C(masked) and C(disabled) are not accepted, as such a unit would not start at the next boot by
+    itself, or not from the unit file the role wrote.
+  - RV(reasons) says why the host is not current, one sentence each; RV(stale) names each thing that
+    differs as a key (such as C(nft:inet node_app_app) or C(unit:nginx.service)). The roles of
+    proxylab.webstack use it to skip every task of a re-run with nothing to do, and use RV(stale) to
+    pick the repairs when something differs (for example, to load the firewall again when its table is
+    not as the recorded run loaded it).
+  - The check runs on every re-run of every host, so it stays cheap. It makes one C(systemctl show)
+    call for all the units, one C(dpkg-query) call for all the packages and one C(nft) call per table;
+    it reads each file of O(watch), and only the metadata (C(lstat)) of each entry of O(trees).
 options:
   path:
     description: The record on the host.
@@ -37,30 +57,81 @@ options:
     description: The digest of the inputs of the run (required unless O(state=absent)).
     type: str
   watch:
-    description: Paths whose snapshot is recorded and compared; a directory with everything below it.
+    description:
+      - Paths whose snapshot is recorded and compared; a directory with everything below it. Each
+        entry that differs is a stale key C(path:<the entry's path>).
     type: list
     elements: path
     default: []
   exclude:
     description:
-      - Paths below the watched directories left out of the snapshot (with everything below them), such
-        as files a service rewrites; shell patterns (C(*), C(?), C([...])) match whole paths, C(*)
-        across C(/) too. A watched path itself is always in the snapshot.
+      - Paths below the watched directories and trees left out of the snapshot (with everything below
+        them), such as files a service rewrites; shell patterns (C(*), C(?), C([...])) match whole
+        paths, C(*) across C(/) too. A watched path or tree itself is always in the snapshot.
+    type: list
+    elements: path
+    default: []
+  trees:
+    description:
+      - Large directories (an installed npm tree) watched by metadata alone, without reading any
+        file. Every entry below is covered by its path relative to the tree, its type, owner, group
+        and mode, with size and modification time for a file and the target for a link.
+      - Each tree is recorded as one digest, so a difference says that the files below it changed,
+        not which. A tree that does not exist is recorded as absent. Stale key C(tree:<path>).
+    version_added: 0.3.0
     type: list
     elements: path
     default: []
   packages:
-    description: Debian packages whose installed version is recorded and compared (not installed counts as a difference).
+    description:
+      - Debian packages whose installed version is recorded and compared (not installed counts as a
+        difference). Stale key C(package:<name>).
     type: list
     elements: str
     default: []
-  services:
-    description: systemd units that must be active and enabled (checked live, not recorded).
+  units:
+    description:
+      - systemd units that must be active and come back at boot as the role left them (checked live,
+        not recorded; see the description). Stale key C(unit:<name>).
+    version_added: 0.3.0
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The unit, such as C(nginx.service).
+        type: str
+        required: true
+      owned:
+        description:
+          - Whether the role owns the unit. A drop-in that changes this unit alone (in C(<unit>.d)) was
+            then not written by the role, and is a difference.
+          - A role that writes a drop-in of its own for a unit lists the unit with C(false) and the
+            drop-in in O(watch).
+        type: bool
+        default: true
+  nft_tables:
+    description:
+      - nftables tables, each as C(<family> <name>) (C(inet node_app_app)). The SHA-256 of the table
+        as C(nft -s list table) prints it is recorded and compared; C(-s) leaves out counters and
+        quotas, which change with the traffic. A table that is not loaded, or a host without C(nft),
+        counts as absent. Stale key C(nft:<family> <name>).
+    version_added: 0.3.0
+    type: list
+    elements: str
+    default: []
+  users:
+    description:
+      - Users whose uid, gid, home, shell and supplementary groups (by name, sorted) are recorded and
+        compared; a user that does not exist counts as absent. Stale key C(user:<name>).
+    version_added: 0.3.0
     type: list
     elements: str
     default: []
   commands:
-    description: Commands that must exit 0 (checked live, not recorded).
+    description:
+      - Commands that must exit 0 (checked live, not recorded). Stale key C(command:<argv joined by
+        spaces>).
     type: list
     elements: dict
     default: []
@@ -77,6 +148,8 @@ options:
     description: Values stored with the record and returned by O(state=check) as RV(data).
     type: dict
     default: {}
+notes:
+  - Run it as root (C(become)), as the files, trees and record it reads are root's.
 """
 
 EXAMPLES = r"""
@@ -87,13 +160,34 @@ EXAMPLES = r"""
     watch: [/etc/nginx]
     exclude: [/etc/nginx/conf.d/nginx-proxy-upstream.conf]
     packages: [nginx]
-    services: [nginx.service]
+    units:
+      - name: nginx.service
+      - name: nginx-proxy-health.service
   register: converged
+
+- name: Load the app's firewall again when its table is not as the last complete run loaded it
+  ansible.builtin.systemd_service:
+    name: node-app-firewall-app.service
+    state: restarted
+  when: "'nft:inet node_app_app' in converged.stale"
+
+- name: Record what the complete run left on the app server
+  proxylab.webstack.converged:
+    path: /var/lib/node_app/app/converged.json
+    state: present
+    digest: "{{ inputs | to_json | hash('sha256') }}"
+    watch: [/etc/systemd/system/pm2-nodeapp.service]
+    trees: [/usr/local/lib/node_modules]
+    packages: [nodejs, npm, nftables]
+    nft_tables: [inet node_app_app]
+    users: [nodeapp]
+    data:
+      home: /home/nodeapp
 """
 
 RETURN = r"""
 current:
-  description: Whether the host is as the recorded run left it (O(state=check)).
+  description: Whether the host is as the recorded run left it (O(state=check)); C(true) after O(state=present).
   type: bool
   returned: always
 reasons:
@@ -101,10 +195,23 @@ reasons:
   type: list
   elements: str
   returned: always
+  sample: ["the files below /usr/local/lib/node_modules changed (owner, mode, size or time)"]
+stale:
+  description:
+    - What is not current, as keys, each once, in the order of RV(reasons) (O(state=check)).
+    - C(record) (no record), C(inputs) (another digest), C(path:<path>), C(tree:<path>),
+      C(package:<name>), C(unit:<name>), C(nft:<family> <name>), C(user:<name>) and C(command:<argv
+      joined by spaces>).
+  type: list
+  elements: str
+  returned: always
+  sample: ["inputs", "unit:nginx-proxy-health.service", "nft:inet node_app_app"]
+  version_added: 0.3.0
 digest:
   description:
     - The digest of the record (O(state=check), current or not; empty without a record). When the
       host is current it is O(digest), so later steps can tell what was done under the same inputs.
+      O(digest) after O(state=present), empty after O(state=absent).
   type: str
   returned: always
   version_added: 0.3.0
@@ -114,11 +221,11 @@ data:
   returned: always
 """
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.proxylab.webstack.plugins.module_utils.converged import check, read_record, snapshot
+from ansible_collections.proxylab.webstack.plugins.module_utils.converged import (
+    check, input_problems, make_record, read_record, snapshot, write_record)
 
 
 def main():
@@ -129,8 +236,19 @@ def main():
             "digest": {"type": "str"},
             "watch": {"type": "list", "elements": "path", "default": []},
             "exclude": {"type": "list", "elements": "path", "default": []},
+            "trees": {"type": "list", "elements": "path", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
-            "services": {"type": "list", "elements": "str", "default": []},
+            "units": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "owned": {"type": "bool", "default": True},
+                },
+            },
+            "nft_tables": {"type": "list", "elements": "str", "default": []},
+            "users": {"type": "list", "elements": "str", "default": []},
             "commands": {
                 "type": "list",
                 "elements": "dict",
@@ -145,30 +263,32 @@ def main():
         required_if=[("state", "check", ["digest"]), ("state", "present", ["digest"])],
         supports_check_mode=True,
     )
-    path, state = module.params["path"], module.params["state"]
-    recorded = read_record(path)
+    params = module.params
+    path, state = params["path"], params["state"]
+    problems = input_problems(params["units"], params["nft_tables"], params["users"])
+    if problems:
+        module.fail_json(msg="; ".join(problems))
 
     if state == "absent":
         changed = os.path.lexists(path)
         if changed and not module.check_mode:
             os.unlink(path)
-        module.exit_json(changed=changed, current=False, reasons=[], data={})
+        module.exit_json(changed=changed, current=False, reasons=[], stale=[], digest="", data={})
 
     if state == "present":
-        record = {"digest": module.params["digest"], "data": module.params["data"],
-                  **snapshot(module.params["watch"], module.params["exclude"], module.params["packages"])}
-        changed = recorded != record
-        if changed and not module.check_mode:
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            temporary = f"{path}.tmp"
-            with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-                json.dump(record, handle, indent=1, sort_keys=True)
-            os.replace(temporary, path)
-        module.exit_json(changed=changed, current=True, reasons=[], data=record["data"])
+        snap = snapshot(params["watch"], params["exclude"], params["trees"], params["packages"], params["nft_tables"],
+                        params["users"])
+        if module.check_mode:
+            changed = read_record(path) != make_record(params["digest"], params["data"], snap)
+        else:
+            changed = write_record(path, params["digest"], params["data"], snap)
+        module.exit_json(changed=changed, current=True, reasons=[], stale=[], digest=params["digest"],
+                         data=params["data"])
 
-    module.exit_json(changed=False, **check(path, module.params["digest"], module.params["watch"],
-                                            module.params["exclude"], module.params["packages"],
-                                            module.params["services"], module.params["commands"]))
+    module.exit_json(changed=False, **check(
+        path, params["digest"], watch=params["watch"], exclude=params["exclude"], trees=params["trees"],
+        packages=params["packages"], units=params["units"], nft_tables=params["nft_tables"], users=params["users"],
+        commands=params["commands"]))
 
 
 if __name__ == "__main__":
