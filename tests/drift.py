@@ -129,8 +129,12 @@ def proxy_drifts(facts):
         Drift("the site's file edited", "file content", f"echo '# edited by hand' >> {site}", _file(site)),
         Drift("nginx.conf made world-writable", "file owner/mode", "chmod 0666 /etc/nginx/nginx.conf",
               _file("/etc/nginx/nginx.conf")),
+        # The health checker rewrites the upstream blocks as servers come and go: what must hold is that
+        # they are what the rotation tool renders from the servers in rotation.
         Drift("the upstream blocks edited by hand", "file content",
-              f"sed -i 's/max_fails=[0-9]*/max_fails=1000/' {upstream}", _file(upstream)),
+              f"sed -i 's/max_fails=[0-9]*/max_fails=1000/' {upstream}",
+              f"grep -c max_fails=1000 {upstream}; nginx-proxy-rotation render --check --conf-dir /etc/nginx; "
+              + _stat(upstream)),
         Drift("the rotation tool edited", "file content", "echo '# edited' >> /usr/local/sbin/nginx-proxy-rotation",
               _file("/usr/local/sbin/nginx-proxy-rotation")),
         Drift("the local facts of nginx_proxy edited", "local facts",

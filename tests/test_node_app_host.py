@@ -44,9 +44,11 @@ def test_it_reads_the_directories_the_user_and_the_releases(tmp_path):
     assert "root" in result["groups"].split()
     assert result["user_marker"] is False
     assert json.loads(result["old_facts"]) == {"user": "root"}
-    assert json.loads(result["state"]) == {"release": "aaa"}
-    assert result["releases"] == ["aaa"]
+    # The bookkeeping, parsed, with only the releases still on disk.
+    assert result["state"]["release"] == "aaa" and result["state"]["releases"] == []
+    assert result["releases"] == ["aaa"] and set(result["release_dirs"]) == {"aaa"}
     assert result["releases_dir"]["isdir"] and result["releases_dir"]["mode"] == "0755"
+    assert result["home"] == "/root" and result["group"] == "root"
 
 
 def test_a_missing_user_directory_and_bookkeeping(tmp_path):
@@ -57,7 +59,7 @@ def test_a_missing_user_directory_and_bookkeeping(tmp_path):
                            state_file=str(tmp_path / "s"), releases_dir=str(tmp_path / "none"))
     assert result["paths"][-1]["islnk"] is True
     assert result["user"] is None and result["groups"] == "" and result["sudo"]["rc"] == 1
-    assert result["old_facts"] is None and result["state"] is None
+    assert result["old_facts"] is None and result["state"]["release"] == "" and result["home"] == ""
     assert result["releases"] == [] and result["releases_dir"] == {"path": str(tmp_path / "none"), "exists": False}
 
 
@@ -72,7 +74,7 @@ def test_the_ecosystem_file_is_described_without_following_a_link_or_blocking(tm
     results = {name: node_app_host(user="root", ecosystem=str(home / name))["ecosystem"]
                for name in ("app.ecosystem.config.js", "linked.config.js", "fifo.config.js", "missing.config.js")}
     assert results["app.ecosystem.config.js"] == {
-        "exists": True, "regular": True, "mode": "0600",
+        "exists": True, "regular": True, "mode": "0600", "uid": 0,
         "sha1": hashlib.sha1(b"module.exports = {};\n").hexdigest()}
     assert results["linked.config.js"] == {"exists": True, "regular": False}
     assert results["fifo.config.js"] == {"exists": True, "regular": False}
@@ -117,28 +119,16 @@ def test_the_app_processes_under_the_daemon_are_counted(tmp_path):
             child.wait()
 
 
-def test_it_returns_the_facts_the_proxy_reads(tmp_path):
-    facts_dir = tmp_path / "facts.d"
-    facts_dir.mkdir()
-    (facts_dir / "node_app.fact").write_text('{"port": 3000, "health_path": "/"}')
-    (facts_dir / "site.fact").write_text("[general]\nrole = web\n")
-    script = facts_dir / "live.fact"
-    script.write_text('#!/bin/sh\necho \'{"answer": 42}\'\n')
-    script.chmod(0o755)
-    result = node_app_host(user="root", gather_facts=True, fact_path=str(facts_dir))
-    facts = result["ansible_facts"]
-    assert facts["ansible_local"] == {"node_app": {"port": 3000, "health_path": "/"},
-                                      "site": {"general": {"role": "web"}}, "live": {"answer": 42}}
-    # The same keys as setup's, for what they hold (this machine may have no route outside).
-    setup = run_module("ansible.builtin.setup", {"gather_subset": ["!all", "!min", "network"]})["ansible_facts"]
-    expected = {key: setup["ansible_default_ipv4"][key] for key in ("address", "interface", "gateway")
-                if key in setup["ansible_default_ipv4"]}
-    assert facts["ansible_default_ipv4"] == expected
-    assert result["distribution"] == "Debian" and result["os_family"] == "Debian"
-
-
-def test_without_gather_facts_no_facts_are_returned():
-    assert "ansible_facts" not in node_app_host(user="root")
+def test_it_reads_the_link_current_and_the_local_facts(tmp_path):
+    (tmp_path / "releases" / "aaa").mkdir(parents=True)
+    os.symlink(str(tmp_path / "releases" / "aaa"), tmp_path / "current")
+    (tmp_path / "app.fact").write_text('{"release": "aaa"}\n')
+    result = node_app_host(user="root", current=str(tmp_path / "current"), facts_file=str(tmp_path / "app.fact"))
+    assert result["current"]["islnk"] is True and result["current"]["target"] == str(tmp_path / "releases" / "aaa")
+    assert result["facts"] == '{"release": "aaa"}\n'
+    missing = node_app_host(user="root", current=str(tmp_path / "none"), facts_file=str(tmp_path / "none"))
+    assert missing["current"] == {"path": str(tmp_path / "none"), "exists": False, "target": ""}
+    assert missing["facts"] is None
 
 
 def test_the_set_up_check_reads_the_users_home(tmp_path):
@@ -149,67 +139,10 @@ def test_the_set_up_check_reads_the_users_home(tmp_path):
     assert recorded["changed"] is True
     check = {"path": str(record), "digest": "d1", "watch": ["~"], "exclude": ["~/*"]}
     result = node_app_host(user="root", converged=check)["converged"]
-    assert result == {"current": True, "reasons": [], "digest": "d1", "data": {"group": "root"}}
+    assert result == {"current": True, "reasons": [], "stale": [], "digest": "d1", "data": {"group": "root"}}
     result = node_app_host(user="root", converged={**check, "digest": "d2"})["converged"]
-    assert result["current"] is False
+    assert result["current"] is False and result["stale"] == ["inputs"]
     assert result["reasons"] == ["the inputs of this run differ from those of the recorded run"]
     result = node_app_host(user="proxylab-no-such-user", converged=check)["converged"]
-    assert result == {"current": False, "reasons": ["there is no user proxylab-no-such-user"], "digest": "", "data": {}}
-
-
-def run_both_ways(args, tmp_path):
-    """The result through the action plugin's script (the host's Python known, pipelining on) and
-    through the module (pipelining off: the plugin hands over to the module), and the commands each
-    sent (-vvv). The interpreter is named either way: discovery on a controller can pick a broken
-    shim (as .config/molecule/config.yml notes)."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_NOCOLOR="1")
-    results, commands = {}, {}
-    for way, pipelining in (("script", "true"), ("module", "false")):
-        done = subprocess.run(
-            ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-vvv", "-e", f"ansible_python_interpreter={sys.executable}",
-             "-m", "proxylab.webstack.node_app_host", "-a", json.dumps(args), "--tree", str(tmp_path / way)],
-            cwd=REPO_ROOT, env={**env, "ANSIBLE_PIPELINING": pipelining}, capture_output=True, text=True, timeout=120,
-            check=False)
-        assert done.returncode == 0, done.stdout + done.stderr
-        results[way] = json.loads((tmp_path / way / "localhost").read_text())
-        commands[way] = [line for line in done.stdout.splitlines() if "EXEC " in line]
-    return results, commands
-
-
-def test_the_script_and_the_module_read_the_same(tmp_path):
-    """The action plugin sends the reads as a plain script when the host's Python is known and the
-    connection pipelines; otherwise the module runs; both return the same."""
-    home = tmp_path / "state"
-    home.mkdir()
-    (home / "state.json").write_text('{"release": "aaa"}')
-    (tmp_path / "releases" / "aaa").mkdir(parents=True)
-    record = tmp_path / "converged.json"
-    run_module("proxylab.webstack.converged", {"path": str(record), "state": "present", "digest": "d1",
-                                                "watch": [str(home)], "packages": ["dpkg"], "data": {"group": "root"}})
-    args = {"paths": ["/", str(tmp_path), str(tmp_path / "app")], "user": "root", "user_marker": str(tmp_path / "m"),
-            "old_facts": str(tmp_path / "none.fact"), "state_file": str(home / "state.json"),
-            "releases_dir": str(tmp_path / "releases"), "ecosystem": str(home / "state.json"),
-            "pm2_unit": "pm2-proxylab-no-such-user.service", "app": "app", "gather_facts": True,
-            "fact_path": str(tmp_path / "facts.d"),
-            "converged": {"path": str(record), "digest": "d1", "watch": [str(home)], "packages": ["dpkg"]}}
-    results, commands = run_both_ways(args, tmp_path)
-    assert any(f"{sys.executable} -I -S -" in line for line in commands["script"]), commands["script"]
-    assert not any("-I -S -" in line for line in commands["module"]), commands["module"]
-    read = {way: {key: value for key, value in result.items() if key not in ("invocation", "warnings", "deprecations")}
-            for way, result in results.items()}
-    assert read["script"] == read["module"]
-    assert read["script"]["converged"] == {"current": True, "reasons": [], "digest": "d1", "data": {"group": "root"}}
-    assert read["script"]["releases"] == ["aaa"] and read["script"]["ecosystem"]["regular"] is True
-    assert read["script"]["pm2"]["active_state"] != "active" and read["script"]["pm2"]["online"] == 0
-
-
-def test_a_failure_on_the_host_is_reported_with_its_cause(tmp_path):
-    """The script's own failure comes back as the task's failure, with the host's message."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    done = subprocess.run(
-        ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-e", "ansible_python_interpreter=/nonexistent/python3",
-         "-m", "proxylab.webstack.node_app_host", "-a", json.dumps({"user": "root"})],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode != 0
-    assert "node_app_host could not read the host with /nonexistent/python3 (exit status 127)" in done.stdout, done.stdout
+    assert result == {"current": False, "reasons": ["there is no user proxylab-no-such-user"], "stale": ["record"],
+                      "digest": "", "data": {}}

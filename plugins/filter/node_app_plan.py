@@ -120,7 +120,7 @@ def node_app_deps_source(texts, node_version, live, info):
 
     texts: package.json, package-lock.json and npm-shrinkwrap.json of the release ('' when missing);
     node_version: `node --version`; live, info: the live release and what the bookkeeping knows of each
-    release. Returns stamp (what the dependencies depend on), copy (whether the live release's
+    release. Returns stamp (what the dependencies depend on), reuse (whether the live release's
     node_modules fits: same stamp), copy_from (in words), npm_args (`npm ci`, or `npm install` without a
     lockfile) and npm (in words).
     """
@@ -128,8 +128,8 @@ def node_app_deps_source(texts, node_version, live, info):
     lock = next((text for text in locks if text), "")
     stamp = node_app_deps_stamp(package, lock, node_version)
     npm_args = ["ci", "--no-audit", "--no-fund"] if lock else ["install", "--no-save", "--no-audit", "--no-fund"]
-    copy = bool(live) and (info or {}).get(live, {}).get("deps") == stamp
-    return {"stamp": stamp, "copy": copy, "copy_from": f"copy of {live}", "npm_args": npm_args,
+    reuse = bool(live) and (info or {}).get(live, {}).get("deps") == stamp
+    return {"stamp": stamp, "reuse": reuse, "copy_from": f"copy of {live}", "npm_args": npm_args,
             "npm": " ".join(["npm", npm_args[0]])}
 
 

@@ -1,5 +1,6 @@
-"""Re-runs: with nothing to do, the role leaves the stage alone and changes nothing; a change made
-by hand to a live file, or a site's link removed, is still seen and put back through the stage.
+"""Re-runs: after a complete run, a re-run with nothing to do leaves the stage alone and changes
+nothing; a change made by hand to a live file, or a site's link removed, is still seen and put back
+through the stage.
 
 converge.yml is applied again to both proxies (in parallel), with their own inventory."""
 
@@ -30,6 +31,10 @@ def converge_both():
 
 def test_a_rerun_with_nothing_to_do_leaves_the_stage_alone():
     hosts = {name: get_host(name) for name in PROXIES}
+    # A run that stopped half-way (test_40's rejected configuration) leaves no record: the next run
+    # cannot tell what is current, runs every task (changing nothing) and records the result.
+    for name, result in converge_both().items():
+        assert recap(result.stdout)[name]["changed"] == 0
     before = {name: stage_identity(host) for name, host in hosts.items()}
     results = converge_both()
     for name, host in hosts.items():
