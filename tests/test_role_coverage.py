@@ -147,7 +147,7 @@ def covered(path, watch, exclude, trees, units=()):
 
 NODE_APP = {"_node_app_home": "/home/nodeapp", "_node_app_group": "nodeapp", "inventory_hostname": "app1",
             "groups": {"proxy": []}, "hostvars": {}, "role_path": str(REPO_ROOT / "roles" / "node_app"),
-            "_node_app_plan": {"target": "0123456789ab", "live": "", "legacy": False},
+            "_node_app_plan": {"target": "0123456789ab", "live": "ba9876543210", "legacy": False},
             "_node_app_target_dir": "/srv/dumbflix-frontend/releases/0123456789ab"}
 
 
@@ -183,9 +183,12 @@ def test_what_the_switch_and_the_bookkeeping_write_is_what_step_1_reads():
     seen = [read["state_file"], read["facts_file"], read["current"], releases, posixpath.dirname(releases),
             f"{NODE_APP['_node_app_home']}/{read['ecosystem']}", f"/etc/systemd/system/{unit}",
             f"/etc/systemd/system/{unit}.d", f"/run/systemd/system/{unit}.d"]
-    for name in ("switch.yml", "health.yml", "prune.yml"):
+    # The ecosystem file the release before ran with, kept by every switch for a rollback.
+    kept = f"{NODE_APP['_node_app_home']}/{read['ecosystem']}.previous"
+    for name in ("switch.yml", "health.yml", "rollback.yml", "prune.yml"):
         paths, units, _packages, _users = managed(templar, "node_app", name)
-        unread = [(task, path) for task, path in paths if path not in seen and not path.startswith(releases + "/")]
+        unread = [(task, path) for task, path in paths
+                  if path not in seen + [kept] and not path.startswith(releases + "/")]
         assert unread == [], name
         assert {found for _task, found in units} <= {unit}, name
 

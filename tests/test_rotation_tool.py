@@ -199,3 +199,46 @@ def test_out_refuses_the_last_server_unless_forced(conf_dir, state_dir, monkeypa
     assert rotation.main(["out", "app9", "--reason", "deploy"]) == 4
     assert rotation.main(["in", "app1", "--reason", "deploy"]) == 0
     assert "down" not in (conf_dir / rotation.UPSTREAM_FILE).read_text().split("upstream", 1)[1]
+
+
+@pytest.fixture
+def tool(conf_dir, state_dir, monkeypatch, tmp_path):
+    """The tool on the temporary configuration and state, with a stand-in nginx that accepts."""
+    monkeypatch.setattr(rotation, "CONF_DIR", str(conf_dir))
+    monkeypatch.setattr(rotation, "STATE_DIR", state_dir)
+    monkeypatch.setattr(rotation, "LOCK_FILE", str(tmp_path / "lock"))
+    monkeypatch.setattr(rotation, "NGINX", fake_nginx(tmp_path, 0))
+    return conf_dir
+
+
+def test_move_follows_an_app_host_to_its_new_port_with_its_marks(tool, state_dir, capsys):
+    assert rotation.main(["out", "app1", "--reason", "deploy"]) == 0
+    assert rotation.main(["move", "app1=10.0.0.2:3100/healthz", "app2=10.0.0.3:3000/"]) == 0
+    assert capsys.readouterr().out.strip() == "moved"
+    moved = json.loads((tool / rotation.DATA_FILE).read_text())["upstreams"][0]["servers"][0]
+    assert (moved["address"], moved["port"], moved["health_path"]) == ("10.0.0.2:3100", 3100, "/healthz")
+    # Still drained, under its new address: the deploy puts it back by name.
+    text = (tool / rotation.UPSTREAM_FILE).read_text()
+    assert "server 10.0.0.2:3100 weight=1 max_fails=1 fail_timeout=10s down;  # out of rotation: deploy" in text
+    assert "10.0.0.2:3000" not in text
+    assert list(rotation.read_state(state_dir)) == ["10.0.0.2:3100"]
+    assert rotation.main(["move", "app1=10.0.0.2:3100/healthz", "app9=10.0.0.9:3000/"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "unchanged" and "not in this proxy's upstreams yet" in captured.err
+    assert rotation.main(["move", "app1=10.0.0.2/healthz"]) == 1
+
+
+def test_a_move_nginx_refuses_is_put_back(tool, state_dir, monkeypatch, tmp_path):
+    before = (tool / rotation.DATA_FILE).read_text()
+    rotation.write_mark("manual", "10.0.0.3:3000", "parked", state_dir)
+    monkeypatch.setattr(rotation, "NGINX", fake_nginx(tmp_path, 1))
+    assert rotation.main(["move", "app2=10.0.0.3:3100/"]) == 1
+    assert json.loads((tool / rotation.DATA_FILE).read_text()) == json.loads(before)
+    assert rotation.read_state(state_dir) == {"10.0.0.3:3000": {"manual": "parked"}}
+
+
+def test_probe_says_whether_a_server_answers_from_this_proxy(tool, monkeypatch):
+    answers = {"10.0.0.2:3000": True, "10.0.0.3:3000": False}
+    monkeypatch.setattr(rotation, "probe", lambda server, host, timeout: answers[server["address"]])
+    assert rotation.main(["probe", "app1", "--wait", "0"]) == 0
+    assert rotation.main(["probe", "app2", "--wait", "0.2"]) == rotation.EXIT_NO_ANSWER

@@ -11,6 +11,41 @@ def webstack_hosts_to_switch(hosts, hostvars):
     return [host for host in hosts if (hostvars.get(host) or {}).get("node_app_activation_needed") is True]
 
 
+def webstack_app_endpoints(hosts, health_path="/"):
+    """Where each app server answers now, as nginx-proxy-rotation move takes it
+    (HOST=ADDRESS:PORT/HEALTH_PATH), from its variables (hostvars[host]): its nginx_proxy_backend_address,
+    else its default IPv4 address, and the port and health path node_app published there
+    (ansible_local.node_app). A host that published none (no app deployed yet) is left out."""
+    endpoints = []
+    for host in hosts:
+        published = (host.get("ansible_local") or {}).get("node_app") or {}
+        if "port" not in published:
+            continue
+        if "nginx_proxy_backend_address" in host:
+            address = host["nginx_proxy_backend_address"]
+        else:
+            address = ((host.get("ansible_facts") or {}).get("default_ipv4") or {}).get("address", "")
+        if not address:
+            continue
+        path = published.get("health_path") or health_path
+        endpoints.append(f"{host['inventory_hostname']}={address}:{published['port']}{path}")
+    return endpoints
+
+
+def webstack_unreachable_reason(result, task):
+    """Why a switched app server goes back, in one line, from the failed task's result."""
+    result = result or {}
+    failed = [item for item in result.get("results") or [] if item.get("failed")]
+    if not failed:
+        return f"{task}: {str(result.get('msg') or '').strip()}"
+    parts = []
+    for item in failed:
+        said = " ".join(str(item.get(key) or "").strip() for key in ("stderr", "stdout", "msg")).strip()
+        parts.append(f"{item.get('item')}: {said[-300:]}")
+    return f"{task}: " + "; ".join(parts)
+
+
 class FilterModule:
     def filters(self):
-        return {"webstack_hosts_to_switch": webstack_hosts_to_switch}
+        return {"webstack_hosts_to_switch": webstack_hosts_to_switch, "webstack_app_endpoints": webstack_app_endpoints,
+                "webstack_unreachable_reason": webstack_unreachable_reason}
