@@ -41,7 +41,7 @@ help:
 	@echo "               BENCH_ARGS=--proxy-settings measures the proxy's settings one at a time instead"
 	@echo "make build     build the collection tarball"
 	@echo "make ee        build the execution environment proxylab-webstack-ee:<version> (AWX, Automation"
-	@echo "               Platform, ansible-navigator); EE_BASE_IMAGE=<image> another Debian or Ubuntu base"
+	@echo "               Platform, ansible-navigator); EE_BASE_IMAGE=<image> another Debian-family base"
 	@echo "make docs      write the roles' variable tables from their argument specs"
 
 venv: $(VENV)/.installed

@@ -16,7 +16,7 @@
 #
 # Settings (environment):
 #   EE_TAG         name:tag of the image                      (proxylab-webstack-ee:<version>)
-#   EE_BASE_IMAGE  a Debian or Ubuntu image with python3      (the one execution-environment.yml names)
+#   EE_BASE_IMAGE  a Debian-family image with python3, apt-get (the one execution-environment.yml names)
 #   VENV_BIN       the virtualenv with ansible-builder and the `ansible` bundle   (.venv/bin)
 #
 # ansible-builder's output goes to .cache/ee/build.log, printed when the build fails.

@@ -180,7 +180,7 @@ def test_navigator_deploys_the_stack_from_the_image_and_a_second_run_changes_not
     shutil.copytree(REPO_ROOT / "tests" / "fixtures" / "hello-app", workdir / "hello-app",
                     ignore=shutil.ignore_patterns("node_modules", "build"))
     # No collections path: the collection is the image's copy, not the checkout's.
-    (workdir / "ansible.cfg").write_text("[defaults]\n")
+    (workdir / "ansible.cfg").write_text("[connection]\npipelining = true\n")
     (workdir / "site.yml").write_text("---\n- name: Deploy the web stack\n  ansible.builtin.import_playbook: proxylab.webstack.site\n")
     (workdir / "inventory.yml").write_text(yaml.safe_dump({"all": {
         "vars": {
