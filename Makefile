@@ -24,7 +24,7 @@ LAB_INVENTORY := -i inventories/lab $(if $(filter 2,$(PROXIES)),-i inventories/l
 # The laptop reaches the two-proxy lab through the forwarder on 127.0.0.1, not the floating address.
 LAB_HOSTS_ADDRESS := $(if $(filter 2,$(PROXIES)),-e hosts_entry_address=127.0.0.1)
 
-.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint collection-check pytest molecule test bench build docs clean
+.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint collection-check pytest molecule test bench build ee docs clean
 
 help:
 	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it;"
@@ -40,6 +40,8 @@ help:
 	@echo "make bench     time converge and re-runs, load the proxy and an app server, as ratios (about 15 min);"
 	@echo "               BENCH_ARGS=--proxy-settings measures the proxy's settings one at a time instead"
 	@echo "make build     build the collection tarball"
+	@echo "make ee        build the execution environment proxylab-webstack-ee:<version> (AWX, Automation"
+	@echo "               Platform, ansible-navigator); EE_BASE_IMAGE=<image> another Debian-family base"
 	@echo "make docs      write the roles' variable tables from their argument specs"
 
 venv: $(VENV)/.installed
@@ -120,6 +122,11 @@ docs: venv
 
 build: venv
 	ansible-galaxy collection build --force .
+
+# The execution environment of execution-environment.yml, built by ansible-builder from the project's
+# Debian 12 image with the collection of this checkout, without Galaxy or a registry (scripts/ee.sh).
+ee: venv engine
+	EE_BASE_IMAGE="$(EE_BASE_IMAGE)" scripts/ee.sh build
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache proxylab-webstack-*.tar.gz

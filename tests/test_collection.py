@@ -8,7 +8,8 @@ import yaml
 
 from helpers import REPO_ROOT, run
 
-NOT_CONTENT = (".venv", ".lab", "molecule", "tests", ".ci", "collections", "scripts", "images", ".git")
+NOT_CONTENT = (".venv", ".lab", "molecule", "tests", ".ci", "collections", "scripts", "images", ".git",
+               "execution-environment.yml", "ansible-navigator.yml")
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,8 @@ def test_built_tarball_holds_content_only(tarball):
     assert {"MANIFEST.json", "FILES.json", "README.md", "roles", "playbooks", "meta"} <= top_level
     assert "roles/node_app/meta/argument_specs.yml" in names
     assert "roles/nginx_proxy/meta/argument_specs.yml" in names
+    # What ansible-builder reads from an installed collection when it builds an execution environment.
+    assert {"meta/execution-environment.yml", "meta/ee-requirements.txt", "bindep.txt"} <= set(names)
 
 
 @pytest.mark.parametrize(
