@@ -197,3 +197,10 @@ def test_the_page_asks_for_nothing_outside_itself(tmp_path):
     text = render(STORED_RUN / "run.json", tmp_path).read_text()
     assert "default-src 'none'" in text
     assert not any(word in text for word in ("<script", "<link", "<img", "@import", "url(http", "src="))
+
+
+def test_a_proxy_named_by_its_host_name_in_x_proxy_is_shown_by_its_inventory_name():
+    lines = [json.dumps({"MESSAGE": "(VI_1) Entering MASTER STATE", "__REALTIME_TIMESTAMP": "9000000", "_HOSTNAME": "proxy2"})]
+    journals = [{"source": "keepalived", "host": "webstack-lab-proxy2", "lines": lines},
+                {"source": "keepalived", "host": "webstack-lab-proxy", "lines": []}]
+    assert report.journal_hostnames(journals) == {"proxy2": "webstack-lab-proxy2"}

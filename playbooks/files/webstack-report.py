@@ -25,8 +25,9 @@ run.json (written by playbooks/failover_check.yml and scripts/under-load.py):
                  "holder_before": "...", "holder_after": "..."}],
      "marks": [{"start": <Unix time>, "end": <Unix time, or null: until the end>,
                 "kind": "fault" | "out" | "vip" | "deploy" | "run", "label": "..."}],
-     "journals": [{"source": "nginx-proxy-health" | "keepalived", "host": "...",
+     "journals": [{"source": "nginx-proxy-health" | "keepalived", "host": "<inventory name>",
                    "lines": ["<journalctl -o json line>", ...]}]}]}
+                   (a line's _HOSTNAME, when there, names the host in X-Proxy)
 
 Bars count requests by the second their answer (or failure) came, so the bars of a state add up to
 the requests of its row in the table. Each state had a load of its own: the chart puts the states
@@ -137,6 +138,20 @@ def journal_marks(journal, names):
     return marks
 
 
+def journal_hostnames(journals):
+    """{host name a machine gives itself: its name in the inventory}, from the journals' lines."""
+    names = {}
+    for journal in journals:
+        for line in journal.get("lines", []):
+            try:
+                hostname = json.loads(line).get("_HOSTNAME")
+            except ValueError:
+                continue
+            if isinstance(hostname, str) and hostname and journal.get("host"):
+                names.setdefault(hostname, journal["host"])
+    return names
+
+
 class Section:
     """One chart and its tables: each state's record binned by second (from the state's own start) and
     series. The chart puts the states side by side on one time axis; the stretches between them, when
@@ -144,7 +159,8 @@ class Section:
 
     def __init__(self, spec, base):
         self.spec = spec
-        self.names = spec.get("names", {})
+        # A proxy names itself in X-Proxy by its host name, which its journal lines carry (_HOSTNAME).
+        self.names = {**journal_hostnames(spec.get("journals", [])), **spec.get("names", {})}
         self.stack_by = spec.get("stack_by", "upstream")
         self.series = list(spec.get("series", []))
         self.states = []
