@@ -21,6 +21,7 @@ The exit status is the command's, or 1 when a request failed.
 """
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -60,8 +61,6 @@ def upstreams(inventories):
     """The proxy's upstream description (nginx_proxy writes it): the site's domain, each server's address and host."""
     reply = ansible_json(["proxy[0]", *inventories, "-m", "ansible.builtin.slurp",
                           "-a", "src=/etc/nginx/nginx-proxy/upstreams.json", "--become"])
-    import base64  # noqa: PLC0415 (only here)
-
     return json.loads(base64.b64decode(reply["content"]))
 
 

@@ -520,8 +520,12 @@ def esc(text):
     return html.escape(str(text), quote=True)
 
 
+# The series take Okabe and Ito's colours, which readers with the common colour-vision deficiencies
+# still tell apart; failures are hatched as well, so they never rest on colour alone. The dark scheme
+# keeps the same hues, lighter.
 STYLE = """
-:root { color-scheme: light dark; --bg: #ffffff; --fg: #1c1c1c; --muted: #5b5b5b; --grid: #d4d4d4; --band0: #f6f6f6; --s0: #0072b2; --s1: #009e73; --s2: #cc79a7; --s3: #56b4e9; --s4: #8a7a2a; --s5: #6c6cc4;
+:root { color-scheme: light dark; --bg: #ffffff; --fg: #1c1c1c; --muted: #5b5b5b; --grid: #d4d4d4; --band0: #f6f6f6;
+  --s0: #0072b2; --s1: #009e73; --s2: #cc79a7; --s3: #56b4e9; --s4: #8a7a2a; --s5: #6c6cc4;
   --failed: #d55e00; --p50: #1c1c1c; --p99: #8e3aa8; --fault: #e69f00; --out: #7f7f7f; --vip: #8e3aa8; --deploy: #0072b2; }
 @media (prefers-color-scheme: dark) {
   :root { --bg: #15171a; --fg: #e6e6e6; --muted: #a9a9a9; --grid: #3c4046; --band0: #1c1f23;
