@@ -24,14 +24,18 @@ LAB_INVENTORY := -i inventories/lab $(if $(filter 2,$(PROXIES)),-i inventories/l
 # The laptop reaches the two-proxy lab through the forwarder on 127.0.0.1, not the floating address.
 LAB_HOSTS_ADDRESS := $(if $(filter 2,$(PROXIES)),-e hosts_entry_address=127.0.0.1)
 
-.PHONY: help venv engine images lab lab-down failover rollback hosts hosts-remove lint collection-check pytest molecule test bench build ee docs clean
+.PHONY: help venv engine images chromium lab lab-down vm-off vm-on failover deploy-demo rollback hosts hosts-remove lint collection-check pytest molecule test bench build ee docs clean
 
 help:
 	@echo "make lab       start the local lab (3 containers) and deploy the web stack into it;"
 	@echo "               PROXIES=2 adds a second proxy behind a floating address, and a client"
 	@echo "make lab-down  remove the lab containers and network"
-	@echo "make failover  fail the lab's app servers in turn under load and report what the proxy served"
+	@echo "make vm-off VM=app1   switch one lab VM off (a power cut); make vm-on VM=app1 switches it on"
+	@echo "make failover  fail the lab's app servers in turn under load; prints a table and writes a report"
+	@echo "               with a timeline of every request (.cache/reports/failover-<date>-<time>.html)"
+	@echo "make deploy-demo  roll a new release out to the lab under load, and write its report"
 	@echo "make rollback  take every lab app server back to its previous release, rolling"
+	@echo "               (UNDER_LOAD=1: under load, with a report)"
 	@echo "make hosts     add '127.0.0.1 $(LAB_DOMAIN)' to /etc/hosts (make hosts-remove takes it out)"
 	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
 	@echo "make lint      yamllint, ansible-lint (production profile), molecule loads every scenario,"
@@ -58,28 +62,61 @@ engine:
 images: engine
 	scripts/build-images.sh
 
+# Headless Chromium for the report tests (Debian's chromium package when none is there).
+chromium:
+	scripts/chromium.sh
+
 # APP_SRC=<dir> deploys a local checkout instead of dumbflix-frontend from git; APP_MODE=static
 # builds it and serves the build.
 lab: venv engine
 	scripts/lab.sh up
 	APP_SRC="$(APP_SRC)" APP_MODE="$(APP_MODE)" LAB_DOMAIN="$(LAB_DOMAIN)" scripts/lab-deploy.sh
 
+# Each state under load for FAILOVER_SECONDS, each client waiting FAILOVER_PAUSE seconds between
+# requests: a steady load that leaves the lab's VMs, which share this machine's CPUs, the time to act
+# (at full speed the clients take the CPUs, and a fault needs seconds to take effect). The report and
+# the records of every request go to .cache/reports/; FAILOVER_ARGS passes more options.
+FAILOVER_SECONDS ?= 10
+FAILOVER_PAUSE ?= 0.01
 failover: venv
 	ansible-playbook playbooks/failover_check.yml $(LAB_INVENTORY) -e failover_from_controller=true \
-	  -e failover_http_port=$(LAB_HTTP_PORT) -e failover_https_port=$(LAB_HTTPS_PORT)
+	  -e failover_http_port=$(LAB_HTTP_PORT) -e failover_https_port=$(LAB_HTTPS_PORT) \
+	  -e failover_seconds=$(FAILOVER_SECONDS) -e failover_pause=$(FAILOVER_PAUSE) \
+	  -e failover_report_dir=$(CURDIR)/.cache/reports $(FAILOVER_ARGS)
 
-# RELEASE=<id> picks a release instead of the previous one.
+# Load through the lab's proxy from this machine while a playbook runs, then the report
+# (scripts/under-load.py). DEMO_SRC=<dir> deploys that source instead of a new release made from
+# what the lab deploys.
+UNDER_LOAD_RUN = $(BIN)/python scripts/under-load.py --url http://127.0.0.1:$(LAB_HTTP_PORT)/ \
+	--report-dir $(CURDIR)/.cache/reports --inventory inventories/lab $(if $(filter 2,$(PROXIES)),--inventory inventories/lab-ha)
+
+deploy-demo: venv
+	$(UNDER_LOAD_RUN) --name deploy --new-release "$(DEMO_SRC)" -- ansible-playbook site.yml $(LAB_INVENTORY)
+
+# RELEASE=<id> picks a release instead of the previous one; UNDER_LOAD=1 rolls back under load, with a report.
 rollback: venv
-	ansible-playbook playbooks/rollback.yml $(LAB_INVENTORY) $(if $(RELEASE),-e node_app_release=$(RELEASE))
+	$(if $(UNDER_LOAD),$(UNDER_LOAD_RUN) --name rollback --) ansible-playbook playbooks/rollback.yml $(LAB_INVENTORY) \
+	  $(if $(RELEASE),-e node_app_release=$(RELEASE))
+
+# /etc/hosts needs root: as root, or with sudo that needs no password, nothing is asked; otherwise
+# ansible-playbook asks for the sudo password (--ask-become-pass) before it changes anything.
+HOSTS_BECOME = $(shell [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null || echo --ask-become-pass)
 
 hosts: venv
-	ansible-playbook playbooks/hosts_entry.yml $(LAB_INVENTORY) $(LAB_HOSTS_ADDRESS)
+	ansible-playbook playbooks/hosts_entry.yml $(LAB_INVENTORY) $(LAB_HOSTS_ADDRESS) $(HOSTS_BECOME)
 
 hosts-remove: venv
-	ansible-playbook playbooks/hosts_entry.yml $(LAB_INVENTORY) -e hosts_entry_state=absent
+	ansible-playbook playbooks/hosts_entry.yml $(LAB_INVENTORY) -e hosts_entry_state=absent $(HOSTS_BECOME)
 
 lab-down: engine
 	scripts/lab.sh down
+
+# VM=app1 (app2, proxy, ...): a power cut of one lab VM, and the power back (scripts/lab.sh).
+vm-off: engine
+	scripts/lab.sh power-off "$(VM)"
+
+vm-on: engine
+	scripts/lab.sh power-on "$(VM)"
 
 lint: venv
 	yamllint --strict .
@@ -94,7 +131,7 @@ lint: venv
 collection-check: venv
 	scripts/collection-checks.sh
 
-pytest: venv images
+pytest: venv images chromium
 	pytest -v tests
 
 # Every scenario, as `molecule test -s <name>`, in two lanes at once (scripts/test-lanes.sh).
@@ -105,7 +142,7 @@ molecule: venv images
 # collection checks (about 2 minutes, nearly 4 on a machine without ansible-test's cached virtual
 # environments) in three lanes at once: node_app (the longest); default, then `collection` (make
 # collection-check), then proxy_ha; nginx_proxy, then pytest.
-test: lint images
+test: lint images chromium
 	scripts/test-lanes.sh "node_app" "default collection proxy_ha" "nginx_proxy pytest"
 
 # Ratios measured in one run on fresh containers (webstack-bench-*, removed at the end): converge and

@@ -10,6 +10,12 @@
 #   scripts/lab.sh up      create or reuse the containers, wait until each answers over SSH
 #   scripts/lab.sh down    remove the containers and the lab network (nothing else)
 #   scripts/lab.sh status  show the containers
+#   scripts/lab.sh power-off <name>   a power cut of one lab VM (app1, proxy, ...): its network goes
+#                          silent first (no answer, as from a VM that is gone; killing the container
+#                          alone would close its connections and refuse new ones, which a real VM
+#                          that loses power never does), then the container is killed
+#   scripts/lab.sh power-on <name>    its network back at its address, the container started, and
+#                          back when systemd has booted it
 #
 # Settings (environment; the Makefile passes its variables through):
 #   LAB_PREFIX       container and network name prefix       (webstack-lab)
@@ -193,9 +199,47 @@ down() {
   log "removed the $prefix containers and network"
 }
 
+# The lab address of a host name (app1, proxy, ...), from hosts() above.
+address_of() {
+  local name address _ports
+  while read -r name address _ports; do
+    [ "$name" = "$1" ] && { echo "$address"; return 0; }
+  done < <(hosts)
+  log "no lab host '$1' (known: $(hosts | cut -d' ' -f1 | tr '\n' ' '))"
+  return 2
+}
+
+power_off() {
+  local container="$prefix-$1"
+  address_of "$1" >/dev/null
+  docker network disconnect --force "$network" "$container" 2>/dev/null || true
+  docker kill "$container" >/dev/null 2>&1 || true
+  log "$container switched off"
+}
+
+power_on() {
+  local container="$prefix-$1" address
+  address=$(address_of "$1")
+  if ! docker inspect --format '{{json .NetworkSettings.Networks}}' "$container" | grep -q "\"$network\""; then
+    docker network connect --ip "$address" --alias "$1" "$network" "$container"
+  fi
+  docker start "$container" >/dev/null
+  # Back when it has booted, as a VM is: systemd up (the app's unit started), bounded like wait_ready.
+  for _ in $(seq 1 60); do
+    case "$(docker exec "$container" systemctl is-system-running 2>/dev/null || true)" in
+      running|degraded) log "$container switched on"; return 0 ;;
+    esac
+    sleep 1
+  done
+  log "$container: switched on, but systemd did not finish booting within 60 s"
+  return 1
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) docker ps -a --filter "label=org.proxylab.lab=$prefix" ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  power-off) power_off "${2:?usage: $0 power-off <name>}" ;;
+  power-on) power_on "${2:?usage: $0 power-on <name>}" ;;
+  *) echo "usage: $0 up|down|status|power-off <name>|power-on <name>" >&2; exit 2 ;;
 esac

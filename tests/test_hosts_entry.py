@@ -1,4 +1,7 @@
-"""playbooks/hosts_entry.yml against a copy of a hosts file on the controller."""
+"""playbooks/hosts_entry.yml against a copy of a hosts file on the controller, and how `make hosts` asks for a sudo
+password."""
+
+import os
 
 import pytest
 
@@ -57,3 +60,20 @@ def test_bad_values_are_refused_before_the_file_changes(hosts_file, bad):
     assert result.returncode != 0
     assert "hosts_entry_" in result.stdout
     assert hosts_file.read_text() == ORIGINAL
+
+
+@pytest.mark.parametrize(("uid", "sudo_without_password", "asks"), [
+    ("1000", False, True), ("1000", True, False), ("0", False, False)])
+def test_make_hosts_asks_for_the_sudo_password_only_when_sudo_needs_one(tmp_path, uid, sudo_without_password, asks):
+    """`make hosts` as a user whose sudo asks for a password passes --ask-become-pass (ansible-playbook
+    then asks before it changes anything); as root, or with sudo that needs none, it asks nothing."""
+    (tmp_path / "id").write_text(f"#!/bin/sh\necho {uid}\n")
+    (tmp_path / "sudo").write_text(f"#!/bin/sh\nexit {0 if sudo_without_password else 1}\n")
+    for tool in ("id", "sudo"):
+        (tmp_path / tool).chmod(0o755)
+    for target in ("hosts", "hosts-remove"):
+        # -n: print the commands only; -o: whatever the state of the virtualenv.
+        result = run(["make", "-n", "-o", ".venv/.installed", target], env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+        command = [line for line in result.stdout.splitlines() if "playbooks/hosts_entry.yml" in line]
+        assert len(command) == 1, result.stdout
+        assert ("--ask-become-pass" in command[0]) == asks, command

@@ -1,9 +1,13 @@
 """playbooks/files/webstack-load.py against a small single-page-app server on loopback: it counts
 an asset that no longer exists as failed, whether the server answers 404 or falls back to the page
-(what PM2's static server does for unknown paths in single-page-app mode)."""
+(what PM2's static server does for unknown paths in single-page-app mode); with --record it writes
+every request it counted, and its memory does not grow with the number of requests."""
 
+import gzip
 import http.server
+import importlib.util
 import json
+import random
 import subprocess
 import sys
 import threading
@@ -88,3 +92,39 @@ def test_an_asset_the_page_names_but_the_server_lacks_counts_as_failed(missing_a
     assert report["assets"]["requests"] == 10, report["assets"]
     assert report["assets"]["statuses"] == {"200": 5, counted_as: 5}, report["assets"]
     assert report["assets"]["failed"] == 5, report["assets"]
+
+
+def test_the_record_holds_every_request_the_report_counts(tmp_path):
+    record = tmp_path / "run.tsv.gz"
+    report = run_load(spa_server(404, failing_pages=2), "--assets", "--requests", "6", "--record", str(record))
+    with gzip.open(record, "rt") as lines:
+        header = json.loads(lines.readline())
+        rows = [line.rstrip("\n").split("\t") for line in lines]
+    assert header["format"] == "webstack-load-record" and header["version"] == 1 and header["host"] == "spa.test"
+    assert abs(header["started"] - time.time()) < 60
+    pages = [row for row in rows if row[2] == "p"]
+    assets = [row for row in rows if row[2] == "a"]
+    assert len(pages) == report["requests"] == 6 and len(assets) == report["assets"]["requests"] == 8, rows
+    assert sorted(row[3] for row in pages) == ["200"] * 4 + ["503"] * 2
+    assert {row[3] for row in assets} == {"200", "404"} and {row[5] for row in pages} == {"proxy-a"}
+    # Times from the start, in milliseconds, in the order the requests ended.
+    ends = [float(row[0]) + float(row[1]) for row in rows]
+    assert ends == sorted(ends) and 0 <= float(rows[0][0]) < 5000, rows
+
+
+def test_memory_does_not_grow_with_the_number_of_requests_and_percentiles_stay_exact_to_the_shown_digit():
+    spec = importlib.util.spec_from_file_location("webstack_load", LOAD_SCRIPT)
+    load = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(load)
+    tally, rng, latencies = load.Tally(), random.Random(7), []
+    for number in range(300_000):
+        latency = rng.lognormvariate(0.3, 1.2) if number % 1000 else rng.uniform(1000, 30000)
+        latencies.append(latency)
+        tally.add("200", "10.0.0.21:3000", latency, False, "-", number / 5000, number / 5000 + latency / 1000)
+    # 0.1 ms steps below 1 s, 1 ms steps below 10 s, three digits above: some 20,000 values at most.
+    assert len(tally.latencies) < 20_000, len(tally.latencies)
+    exact = sorted(latencies)
+    summary = tally.summary()
+    for key, fraction in (("p50_ms", 0.5), ("p99_ms", 0.99)):
+        assert abs(summary[key] - round(exact[int(fraction * len(exact)) - 1], 1)) <= 0.1, (key, summary[key])
+    assert summary["max_ms"] == round(exact[-1], 1) and summary["requests"] == 300_000
