@@ -49,8 +49,8 @@ BAD_INPUT = [
     ({"node_app_env": {"PORT": "3"}}, "node_app_env must not set PORT (the app's port is node_app_port, which the proxy uses too)"),
     ({"node_app_env": {"API-KEY": "s3cr3t-value"}}, "its names must match ^[A-Za-z_][A-Za-z0-9_]*$; got the names API-KEY"),
     # The firewall's extra sources are addresses or networks; a name would not resolve in nft anyway.
-    ({"node_app_firewall_allowed_sources": ["192.0.2.10", "monitor.lab"]}, "node_app_firewall_allowed_sources must list IPv4 or IPv6 addresses or networks (CIDR), and node_app_firewall_proxy_group must name an inventory group; got monitor.lab in node_app_firewall_allowed_sources"),
-    ({"node_app_firewall_allowed_sources": ["10.0.0.0/33"]}, "got 10.0.0.0/33 in node_app_firewall_allowed_sources"),
+    ({"node_app_firewall_allowed_sources": ["192.0.2.10", "monitor.lab"]}, "node_app_firewall_allowed_sources must list IPv4 or IPv6 addresses or networks (CIDR), got monitor.lab"),
+    ({"node_app_firewall_allowed_sources": ["10.0.0.0/33"]}, "node_app_firewall_allowed_sources must list IPv4 or IPv6 addresses or networks (CIDR), got 10.0.0.0/33"),
     # npm's release tarball is checked against a checksum the role knows, or one given with the version.
     ({"node_app_npm_source": "nodesource"}, "value of node_app_npm_source must be one of: registry, distro, got: nodesource"),
     ({"node_app_npm_version": "11.6.2"}, "node_app_npm_version must be a version such as 10.9.9 (got '11.6.2'), and node_app_npm_checksum the sha512:<128 hex digits> or sha256:<64 hex digits> of its tarball (got ''); the role knows the checksum of 10.9.9 only"),

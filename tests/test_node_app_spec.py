@@ -20,8 +20,8 @@ def test_every_default_has_a_spec_with_the_same_default():
 
 
 def test_every_entry_point_has_the_same_options():
-    assert set(SPECS) == {"main", "prepare", "activate"}
-    assert SPECS["prepare"]["options"] == SPEC and SPECS["activate"]["options"] == SPEC
+    assert set(SPECS) == {"main", "prepare", "activate", "rollback"}
+    assert all(SPECS[entry]["options"] == SPEC for entry in ("prepare", "activate", "rollback"))
     for entry in SPECS:
         assert (ROLE / "tasks" / f"{entry}.yml").is_file(), entry
         assert SPECS[entry]["short_description"] and SPECS[entry]["description"], entry
