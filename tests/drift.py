@@ -111,8 +111,11 @@ def proxy_drifts(facts):
     return [
         Drift("the health checker stopped and disabled", "enabled/active state",
               f"systemctl disable --now --quiet {health}", _unit(health)),
+        # Created again as a system user, maybe with another uid: its name, groups, home, shell and the
+        # directory it writes its marks to must be as before.
         Drift("the health checker's user deleted", "users and group membership",
-              "userdel nginx-proxy-health", "id nginx-proxy-health 2>&1"),
+              "userdel nginx-proxy-health", "id -nG nginx-proxy-health 2>&1; getent passwd nginx-proxy-health | cut -d: -f1,6,7; "
+              "stat -c '%U %a' /var/lib/nginx-proxy-rotation/out/health"),
         Drift("a drop-in that replaces the health checker's ExecStart", "drop-ins",
               f"mkdir -p /etc/systemd/system/{health}.d && printf '[Service]\\nExecStart=\\nExecStart=/bin/sleep infinity\\n'"
               f" > /etc/systemd/system/{health}.d/override.conf && systemctl daemon-reload",
