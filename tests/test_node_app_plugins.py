@@ -153,18 +153,6 @@ def test_deps_stamp_refuses_broken_json():
         filters.node_app_deps_stamp("{}", "[", "v18")
 
 
-def test_prune_removes_the_oldest_but_never_the_protected():
-    releases = ["r1", "r2", "r3", "r4", "r5"]
-    assert filters.node_app_prune(releases, 3, ["r5", "r4"]) == ["r1", "r2"]
-    # The live release may be an old one (after a rollback): it stays, and so does the one before.
-    assert filters.node_app_prune(releases, 3, ["r1", "r5"]) == ["r2", "r3"]
-    assert filters.node_app_prune(releases, 2, ["r1", "r2"]) == ["r3", "r4", "r5"]
-    assert filters.node_app_prune(releases[:2], 3, ["r2", ""]) == []
-    # Failed releases go first, whatever their age; never a protected one.
-    assert filters.node_app_prune(releases, 3, ["r5", "r4"], ["r3"]) == ["r1", "r3"]
-    assert filters.node_app_prune(releases, 3, ["r5", "r4"], ["r4"]) == ["r1", "r2"]
-
-
 def test_parents_and_path_under():
     assert filters.node_app_parents("/srv/app") == ["/", "/srv"]
     assert filters.node_app_parents("/srv/a/b/") == ["/", "/srv", "/srv/a"]

@@ -9,10 +9,6 @@ import pytest
 from helpers import REPO_ROOT
 from test_converged import run_module
 
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
-
-_AnsibleCollectionFinder(paths=[str(REPO_ROOT / "collections")])._install()
-
 from ansible_collections.proxylab.webstack.plugins.filter.node_app_plan import node_app_plan  # noqa: E402
 from ansible_collections.proxylab.webstack.plugins.module_utils import node_app_state as bookkeeping  # noqa: E402
 
@@ -63,6 +59,18 @@ def test_keeping_releases_forgets_failed_ones_first_then_the_oldest_never_the_li
     # r1 is the one before r5; r3 failed; r2 is the oldest of the others.
     assert state["releases"] == ["r1", "r4", "r5"]
     assert set(state["info"]) == {"r1", "r4", "r5", "r3"}, "a failed release's reason outlives its directory"
+
+
+def test_prune_removes_the_oldest_but_never_the_protected():
+    releases = ["r1", "r2", "r3", "r4", "r5"]
+    assert bookkeeping.to_prune(releases, 3, ["r5", "r4"]) == ["r1", "r2"]
+    # The live release may be an old one (after a rollback): it stays, and so does the one before.
+    assert bookkeeping.to_prune(releases, 3, ["r1", "r5"]) == ["r2", "r3"]
+    assert bookkeeping.to_prune(releases, 2, ["r1", "r2"]) == ["r3", "r4", "r5"]
+    assert bookkeeping.to_prune(releases[:2], 3, ["r2", ""]) == []
+    # Failed releases go first, whatever their age; never a protected one.
+    assert bookkeeping.to_prune(releases, 3, ["r5", "r4"], ["r3"]) == ["r1", "r3"]
+    assert bookkeeping.to_prune(releases, 3, ["r5", "r4"], ["r4"]) == ["r1", "r2"]
 
 
 def test_only_the_last_ten_failures_are_kept():

@@ -80,28 +80,6 @@ def node_app_deps_stamp(package_json, lockfile="", node_version=""):
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def node_app_prune(releases, keep, protected, failed=None):
-    """The releases to remove until at most `keep` remain: failed ones first, then the oldest.
-
-    releases are ids on disk, oldest first; protected are ids never removed (the live release and
-    the one before it); failed are ids recorded as failed, which can never go live again.
-    """
-    keep = int(keep)
-    protected = {p for p in (protected or []) if p}
-    failed = set(failed or [])
-    candidates = [r for r in releases if r in failed] + [r for r in releases if r not in failed]
-    remove = []
-    remaining = len(releases)
-    for release in candidates:
-        if remaining <= keep:
-            break
-        if release in protected:
-            continue
-        remove.append(release)
-        remaining -= 1
-    return sorted(remove, key=releases.index)
-
-
 def node_app_parents(path):
     """The directories above an absolute path, from / down: /srv/app/x -> ['/', '/srv', '/srv/app']."""
     path = posixpath.normpath(str(path))
@@ -402,7 +380,6 @@ class FilterModule:
     def filters(self):
         return {
             "node_app_deps_stamp": node_app_deps_stamp,
-            "node_app_prune": node_app_prune,
             "node_app_parents": node_app_parents,
             "node_app_path_under": node_app_path_under,
             "node_app_bad_sources": node_app_bad_sources,
