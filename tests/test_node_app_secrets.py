@@ -11,11 +11,9 @@ import re
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+from helpers import REPO_ROOT, install_collection_finder
 
-from helpers import REPO_ROOT
-
-_AnsibleCollectionFinder(paths=[str(REPO_ROOT / "collections")])._install()
+install_collection_finder()
 
 ROLE = REPO_ROOT / "roles" / "node_app"
 INTERNAL = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())

@@ -6,12 +6,10 @@ import os
 
 import pytest
 
-from helpers import REPO_ROOT
+from helpers import install_collection_finder
 from test_converged import run_module
 
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
-
-_AnsibleCollectionFinder(paths=[str(REPO_ROOT / "collections")])._install()
+install_collection_finder()
 
 from ansible_collections.proxylab.webstack.plugins.filter.node_app_plan import node_app_plan  # noqa: E402
 from ansible_collections.proxylab.webstack.plugins.module_utils import node_app_state as bookkeeping  # noqa: E402

@@ -19,9 +19,9 @@ from ansible.template import Templar, trust_as_template
 from helpers import REPO_ROOT
 
 # The collection's own filters, as Ansible finds them (the checkout is the collection, collections/).
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
+from helpers import install_collection_finder  # noqa: E402
 
-_AnsibleCollectionFinder(paths=[str(REPO_ROOT / "collections")])._install()
+install_collection_finder()
 
 PATH_ARGUMENTS = {
     "ansible.builtin.file": ("path", "dest"),

@@ -28,10 +28,11 @@ NOT_THE_HOSTS = {
 }
 
 # The load script of the failover experiment: playbooks/failover_check.yml copies it to
-# /tmp/webstack-load.py and runs it there (issue 27, point 1). Temporary expectation, to be removed
-# when the failover experiment is rewritten (issue 31) and the lead moves the script off /tmp.
+# /tmp/webstack-load.py and runs it there (issue 27, point 1; README.md warns of it). Temporary
+# expectation, to be removed when the failover experiment is rewritten (issue 31) and the lead moves
+# the script off /tmp.
 KNOWN_OFFENDER = "/tmp/webstack-load.py"
-KNOWN_OFFENDER_FILES = ("playbooks/failover_check.yml", "playbooks/tasks/failover_")
+KNOWN_OFFENDER_FILES = ("playbooks/failover_check.yml", "playbooks/tasks/failover_", "README.md")
 
 
 def findings():
