@@ -16,7 +16,7 @@ from functools import partial
 
 import pytest
 
-from helpers import REPO_ROOT, ansible_playbook, docker_sh, tool, wait_until
+from helpers import REPO_ROOT, ansible_playbook, docker_sh, recap, tool, wait_until
 
 PLAYBOOK = """
 - name: Apply nginx_proxy
@@ -239,6 +239,10 @@ def test_a_reload_that_cannot_open_its_port_fails_the_run(proxy, tmp_path_factor
     result = apply_role(proxy, tmp_path_factory.mktemp("tls-again"), nginx_proxy_tls="self_signed")
     assert result.returncode == 0, result.stdout[-5000:]
     assert get(proxy, scheme="https")[0] == 200
+    # With its ports its own, a full pass of the role changes nothing (the port check included).
+    again = apply_role(proxy, tmp_path_factory.mktemp("tls-idempotent"), nginx_proxy_tls="self_signed",
+                       nginx_proxy_quick_rerun=False)
+    assert again.returncode == 0 and recap(again.stdout)[proxy]["changed"] == 0, again.stdout[-5000:]
 
 
 def test_a_request_for_another_name_on_a_site_s_http2_connection_gets_421(proxy):
