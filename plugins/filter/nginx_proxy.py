@@ -539,7 +539,7 @@ def nginx_proxy_listener_problems(ss_output, ports):
         fields = line.split()
         if len(fields) < 4:
             continue
-        _address, _, port = fields[3].rpartition(":")
+        port = fields[3].rpartition(":")[2]
         uid = next((field.split(":", 1)[1] for field in fields[4:] if field.startswith("uid:")), "0")
         owners.setdefault(port, set()).add(uid)
     problems = []
