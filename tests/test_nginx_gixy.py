@@ -1,7 +1,7 @@
 """scripts/nginx-gixy.py, the gixy-ng check of `make lint`: it renders the proxies of a molecule scenario
-as the nginx_proxy role does, finds nothing in them, and does find the two findings of 0.2.0 when they
-are put back (issue 27): the compression server's upstream taken from a request header (HIGH, ssrf)
-and a TLS default server with HTTP/2 that refuses handshakes but has no 421 answer (LOW)."""
+as the nginx_proxy role does, finds nothing in them, and does find what gixy-ng reported in issue 27
+when it is put back: the compression server's upstream taken from a request header (HIGH, ssrf) and a
+TLS default server with HTTP/2 that refuses handshakes but has no 421 answer (LOW)."""
 
 import importlib.machinery
 import importlib.util

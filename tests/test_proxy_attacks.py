@@ -176,7 +176,7 @@ def test_a_local_user_cannot_stand_in_for_nginx_s_health_answer(proxy, tmp_path)
     assert sh(proxy, "runuser -u nobody -- /usr/local/sbin/nginx-answers", check=False).returncode == 0
     sh(proxy, "systemctl stop nginx")
     try:
-        # While nginx is down, mallory answers 200 "ok" where 0.2.0's nginx answered for itself, and tries
+        # While nginx is down, mallory answers 200 "ok" where nginx used to answer for itself, and tries
         # to take the socket nginx answers on now.
         fake = ("import http.server, socket, threading\n"
                 "class H(http.server.BaseHTTPRequestHandler):\n"
@@ -202,7 +202,7 @@ def test_a_local_user_cannot_stand_in_for_nginx_s_health_answer(proxy, tmp_path)
 
 
 def test_the_compression_server_relays_to_the_site_s_own_servers_only(proxy):
-    """0.2.0 sent hashed assets through 127.0.0.1:8098, which proxied to whatever upstream the header
+    """Hashed assets used to go through 127.0.0.1:8098, which proxied to whatever upstream the header
     X-Nginx-Proxy-Upstream named: any local user could make nginx connect to any address and port."""
     recorder = ("import socket\n"
                 "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
@@ -295,7 +295,7 @@ def test_what_a_compromised_server_put_in_the_cache_is_gone_after_the_next_switc
 
 
 def test_no_request_uri_can_name_another_entry_of_the_cache(proxy):
-    """0.2.0's key was the URI followed by the encoding: /x.js asked with gzip had the key of /x.jsgzip
+    """The key used to be the URI followed by the encoding: /x.js asked with gzip had the key of /x.jsgzip
     asked without, so whoever asked first chose what the other got."""
     name = f"/static/js/app.{uuid.uuid4().hex[:8]}"
     first = asset_body(proxy, f"{name}.jsgzip", ["Accept-Encoding: identity"])[1]

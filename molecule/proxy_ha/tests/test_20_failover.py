@@ -49,8 +49,8 @@ def test_the_holders_nginx_stopped_moves_the_address_and_it_stays_after_nginx_re
     assert holders() == [after]
 
 
-# What a local user of the proxy runs: it answers 200 "ok" on the loopback ports where nginx 0.2.0
-# answered for itself (8099) and compressed assets (8098), as soon as nginx lets them go.
+# What a local user of the proxy runs: it answers 200 "ok" on the loopback ports where nginx used to
+# answer for itself (8099) and compressed assets (8098), as soon as nginx lets them go.
 SQUATTER = """import http.server, threading, time
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
