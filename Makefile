@@ -39,7 +39,7 @@ help:
 	@echo "make hosts     add '127.0.0.1 $(LAB_DOMAIN)' to /etc/hosts (make hosts-remove takes it out)"
 	@echo "make test      install what is needed, then run lint, pytest and every molecule scenario"
 	@echo "make lint      yamllint, ansible-lint (production profile), molecule loads every scenario,"
-	@echo "               workflow schema, plugin docs, changelog fragments"
+	@echo "               workflow schema, plugin docs, changelog fragments, gixy-ng on the proxy configs"
 	@echo "make collection-check  Galaxy's importer and ansible-test sanity on the built collection"
 	@echo "make bench     time converge and re-runs, load the proxy and an app server, as ratios (about 15 min);"
 	@echo "               BENCH_ARGS=--proxy-settings measures the proxy's settings one at a time instead"
@@ -125,6 +125,7 @@ lint: venv
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	antsibull-docs lint-collection-docs --plugin-docs .
 	antsibull-changelog lint
+	$(BIN)/python scripts/nginx-gixy.py
 
 # The built collection through Galaxy's importer (no warning allowed) and `ansible-test sanity`
 # (no ignore file), as Galaxy and Ansible's tooling see it (scripts/collection-checks.sh).

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO_ROOT, run, start_systemd_container
+from helpers import REPO_ROOT, install_collection_finder, run, start_systemd_container
 
 # The checkout is the collection (collections/ansible_collections/proxylab/webstack): its plugins and
 # module_utils import each other as ansible_collections.proxylab.webstack.*, and templates rendered
 # in the tests find its filters, as Ansible finds them. Installed before any test module is imported.
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
-
-_AnsibleCollectionFinder(paths=[str(REPO_ROOT / "collections")])._install()
+install_collection_finder()
 
 # The tools (ansible, molecule, ...) live next to the interpreter running pytest.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"

@@ -86,6 +86,20 @@ def container_address(name):
                cwd=None).stdout.strip()
 
 
+def install_collection_finder():
+    """Let Python and Ansible's templating import the checkout as the collection proxylab.webstack, once
+    per process: a second finder would not know the packages the first one loaded. What tests that put
+    collections/ on sys.path imported before, as plain packages, is imported again through the finder
+    (which otherwise finds no collection metadata on them)."""
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    if AnsibleCollectionConfig.collection_finder is None:
+        for name in [name for name in sys.modules if name == "ansible_collections" or name.startswith("ansible_collections.")]:
+            del sys.modules[name]
+        _AnsibleCollectionFinder(paths=[str(REPO_ROOT / "collections")])._install()
+
+
 # Systemd containers ---------------------------------------------------------------------------------
 
 # The keys of PROXYLAB_SYSTEMD_PLATFORM (.env.yml) and how `docker run` takes them; pre_build_image

@@ -92,10 +92,10 @@ def test_the_power_state_follows_what_ansible_resolves_in_the_inventory(tmp_path
 
 def test_the_load_command_line_keeps_the_order_of_the_options():
     options = {"url": "https://127.0.0.1:8443/", "host": "dumbflix.lab", "seconds": 5, "clients": "4",
-               "insecure": True, "pause": 0, "record": "/tmp/webstack-load.x/app-03.tsv.gz"}
-    assert filters.failover_load_argv(options, "/tmp/webstack-load.x") == [
-        "python3", "/tmp/webstack-load.x/webstack-load.py", "--url", "https://127.0.0.1:8443/", "--host", "dumbflix.lab",
-        "--seconds", "5", "--clients", "4", "--insecure", "--pause", "0", "--record", "/tmp/webstack-load.x/app-03.tsv.gz"]
+               "insecure": True, "pause": 0, "record": "/home/deploy/.ansible/load.x/app-03.tsv.gz"}
+    assert filters.failover_load_argv(options, "/home/deploy/.ansible/load.x") == [
+        "python3", "/home/deploy/.ansible/load.x/webstack-load.py", "--url", "https://127.0.0.1:8443/", "--host", "dumbflix.lab",
+        "--seconds", "5", "--clients", "4", "--insecure", "--pause", "0", "--record", "/home/deploy/.ansible/load.x/app-03.tsv.gz"]
 
 
 def test_an_option_without_a_value_is_left_out():

@@ -213,15 +213,10 @@ RULES = [
     ({"nginx_proxy_health_check_rise": 0}, "nginx_proxy_health_check_rise must be at least 1, got 0."),
     ({"nginx_proxy_health_check_path": "healthz"},
      'nginx_proxy_health_check_path must be a path starting with / without spaces, got "healthz".'),
-    ({"nginx_proxy_local_health_port": 80},
-     "nginx_proxy_local_health_port must be a port from 1 to 65535 other than 80 and 443, got 80."),
-    ({"nginx_proxy_local_health_port": 70000}, "nginx_proxy_local_health_port must be a port from 1 to 65535"),
     ({"nginx_proxy_local_health_path": "/ok;"},
      'nginx_proxy_local_health_path must be a path starting with / without spaces, ; or braces, got "/ok;".'),
-    ({"nginx_proxy_asset_compress_port": 8099},
-     "nginx_proxy_asset_compress_port must be a port from 1 to 65535 other than 80, 443 and nginx_proxy_local_health_port "
-     "(8099), got 8099."),
-    ({"nginx_proxy_asset_compress_port": 0}, "nginx_proxy_asset_compress_port must be a port from 1 to 65535"),
+    ({"nginx_proxy_asset_max_age": 0}, "nginx_proxy_asset_max_age must be at least 1 second, got 0."),
+    ({"nginx_proxy_asset_max_age": "a week"}, 'nginx_proxy_asset_max_age must be a whole number, got a string ("a week").'),
     # The normalised upstreams (nginx_proxy_upstream_problems).
     ({"nginx_proxy_lb_method": "hash"}, "nginx_proxy_lb_hash_key must be set when the balancing method is hash"),
     ({"nginx_proxy_backends": [{"host": "10.0.0.5", "port": 0}]},
@@ -247,11 +242,11 @@ def test_several_mistakes_are_all_named_at_once():
     """A value of the wrong type among them: the rules that do not read it still run."""
     problems = problems_with(
         nginx_proxy_domain="bad domain", nginx_proxy_gzip_comp_level=0, nginx_proxy_read_timeout="soon",
-        nginx_proxy_trusted_proxies=["lb.example.com"], nginx_proxy_local_health_port=443,
+        nginx_proxy_trusted_proxies=["lb.example.com"], nginx_proxy_local_health_path="health",
         nginx_proxy_domain_aliases="www.dumbflix.lab", nginx_proxy_backends=[{"host": "bad host", "port": 3000}])
     assert [problem.split(" ", 1)[0].rstrip(":") for problem in problems] == [
         "nginx_proxy_domain_aliases", "nginx_proxy_domain", "nginx_proxy_trusted_proxies[0]", "nginx_proxy_read_timeout",
-        "nginx_proxy_gzip_comp_level", "nginx_proxy_local_health_port", "nginx_proxy_backends[0]"], problems
+        "nginx_proxy_gzip_comp_level", "nginx_proxy_local_health_path", "nginx_proxy_backends[0]"], problems
 
 
 def test_a_wrong_default_is_named_once_not_at_every_server_that_inherits_it():
@@ -359,3 +354,28 @@ def test_the_servers_are_checked_while_a_global_setting_has_the_wrong_type():
         'nginx_proxy_lb_method must be a string, got a list (["hash"]).',
         'nginx_proxy_max_fails must be a whole number, got a string ("none").',
         "nginx_proxy_backends[0] (10.0.0.5:3000): the weight must be at least 1."]
+
+
+# nginx_proxy_listener_problems: after a reload, are nginx's ports nginx's own? ----------------------
+
+SS_NGINX = """LISTEN 0 511 0.0.0.0:80 0.0.0.0:* ino:2718837 sk:1018 cgroup:/system.slice/nginx.service <->
+LISTEN 0 511 [::]:80 [::]:* ino:2718838 sk:101a cgroup:/system.slice/nginx.service v6only:1 <->
+LISTEN 0 128 0.0.0.0:22 0.0.0.0:* ino:2706954 sk:1019 cgroup:/system.slice/ssh.service <->
+LISTEN 0 128 127.0.0.1:8443 0.0.0.0:* uid:1001 ino:2721511 sk:101c <->
+"""
+
+
+def test_ports_that_nginx_holds_are_no_problem():
+    assert filters.nginx_proxy_listener_problems(SS_NGINX, [80]) == []
+
+
+def test_a_port_another_user_holds_is_named_with_the_uid():
+    squatted = SS_NGINX + "LISTEN 0 128 0.0.0.0:443 0.0.0.0:* uid:1001 ino:2 sk:2 <->\n"
+    assert filters.nginx_proxy_listener_problems(squatted, [80, 443]) == [
+        "port 443 is held by a process of uid 1001, not by nginx: nginx could not open it and keeps running its previous "
+        "configuration. Stop that process and run the role again."]
+
+
+def test_a_port_nobody_holds_is_named_and_8443_is_not_443():
+    assert filters.nginx_proxy_listener_problems(SS_NGINX, [80, 443]) == [
+        "nginx does not listen on port 443: it keeps running its previous configuration (see /var/log/nginx/error.log)."]

@@ -250,6 +250,13 @@ def test_a_host_that_fits_the_input_has_no_problem(found, changes):
      "unprivileged user. Choose another node_app_user (node_app creates it)."),
     (account(1001, groups="sudoer sudo"), {"node_app_user": "sudoer"},
      "node_app_user 'sudoer' is an existing account that can act as root (uid 1001, groups sudoer sudo)"),
+    # Groups that equal root without sudo: a container with the host's / mounted, the raw disks.
+    (account(1001, groups="ops docker"), {"node_app_user": "ops"},
+     "node_app_user 'ops' is an existing account that can act as root (uid 1001, groups ops docker)"),
+    (account(1001, groups="ops lxd"), {"node_app_user": "ops"},
+     "node_app_user 'ops' is an existing account that can act as root (uid 1001, groups ops lxd)"),
+    (account(1001, groups="ops disk"), {"node_app_user": "ops"},
+     "node_app_user 'ops' is an existing account that can act as root (uid 1001, groups ops disk)"),
     (account(1000, groups="deploy", sudo_rc=0, sudo_stdout=SUDO_RULES), {"node_app_user": "deploy"},
      "node_app_user 'deploy' is an existing account that can act as root (uid 1000, groups deploy, allowed commands by "
      "sudo)"),

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from helpers import REPO_ROOT
+from helpers import install_collection_finder
 from test_converged import run_module
 
 from ansible_collections.proxylab.webstack.plugins.filter.node_app_plan import node_app_plan  # noqa: E402

@@ -242,3 +242,93 @@ def test_probe_says_whether_a_server_answers_from_this_proxy(tool, monkeypatch):
     monkeypatch.setattr(rotation, "probe", lambda server, host, timeout: answers[server["address"]])
     assert rotation.main(["probe", "app1", "--wait", "0"]) == 0
     assert rotation.main(["probe", "app2", "--wait", "0.2"]) == rotation.EXIT_NO_ANSWER
+
+# The lock, the waits and the root `apply` (issue 27) -----------------------------------------------
+
+
+@pytest.fixture
+def lock_file(tmp_path, monkeypatch):
+    path = tmp_path / "run" / "nginx-proxy-rotation" / "lock"
+    monkeypatch.setattr(rotation, "LOCK_FILE", str(path))
+    return path
+
+
+def test_the_lock_is_root_s_alone(lock_file):
+    with rotation.Lock():
+        assert stat.S_IMODE(os.stat(lock_file.parent).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(lock_file).st_mode) == 0o600
+        assert lock_file.read_text() == f"{os.getpid()}\n"
+
+
+def test_a_wait_for_the_lock_ends_with_an_error_naming_the_holder(lock_file):
+    import time
+
+    with rotation.Lock():
+        started = time.monotonic()
+        with pytest.raises(rotation.RotationError, match=rf"\(pid {os.getpid()}\) has held .*lock for more than 0.3 s"):
+            with rotation.Lock(timeout=0.3):
+                pass
+        assert time.monotonic() - started < 2
+
+
+def test_the_lock_is_not_taken_through_a_link(lock_file, tmp_path):
+    lock_file.parent.mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere", lock_file)
+    with pytest.raises(OSError):
+        with rotation.Lock():
+            pass
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_apply_refuses_health_marks_that_would_leave_an_upstream_empty(conf_dir, state_dir, lock_file, monkeypatch,
+                                                                        tmp_path, capsys):
+    monkeypatch.setattr(rotation, "CONF_DIR", str(conf_dir))
+    monkeypatch.setattr(rotation, "STATE_DIR", state_dir)
+    monkeypatch.setattr(rotation, "NGINX", fake_nginx(tmp_path, 0))
+    assert rotation.main(["apply"]) == 0
+    before = (conf_dir / rotation.UPSTREAM_FILE).read_text()
+    rotation.write_mark("health", "10.0.0.2:3000", "", state_dir)
+    rotation.write_mark("health", "10.0.0.3:3000", "", state_dir)
+    assert rotation.main(["apply"]) == rotation.EXIT_LAST_SERVER
+    assert "health marks would leave nginx_proxy_shop.lab with no server in rotation" in capsys.readouterr().err
+    assert (conf_dir / rotation.UPSTREAM_FILE).read_text() == before
+    # One server out for its health, the other still in: applied.
+    rotation.clear_mark("health", "10.0.0.3:3000", state_dir)
+    assert rotation.main(["apply"]) == 0
+    assert "10.0.0.2:3000 weight=1 max_fails=1 fail_timeout=10s down;" in (conf_dir / rotation.UPSTREAM_FILE).read_text()
+
+
+def test_a_server_a_deploy_or_an_operator_took_out_is_no_health_mark():
+    state = {"10.0.0.2:3000": {"manual": ""}, "10.0.0.3:3000": {"deploy": ""}}
+    assert rotation.health_emptied(TWO, state) == []
+    assert rotation.health_emptied(TWO, {"10.0.0.2:3000": {"manual": ""}, "10.0.0.3:3000": {"health": ""}}) == [
+        "nginx_proxy_shop.lab"]
+
+
+def test_apply_reloads_at_most_once_per_health_check_interval(conf_dir, state_dir, lock_file, monkeypatch, tmp_path):
+    import time
+
+    monkeypatch.setattr(rotation, "CONF_DIR", str(conf_dir))
+    monkeypatch.setattr(rotation, "STATE_DIR", state_dir)
+    monkeypatch.setattr(rotation, "NGINX", fake_nginx(tmp_path, 0))
+    started = time.monotonic()
+    for round_ in range(4):
+        if round_ % 2:
+            rotation.clear_mark("health", "10.0.0.2:3000", state_dir)
+        else:
+            rotation.write_mark("health", "10.0.0.2:3000", "", state_dir)
+        assert rotation.main(["apply"]) == 0
+    # Four reloads, each at least one interval (1 s) after the one before.
+    assert time.monotonic() - started >= 2.9
+    # Nothing to reload: no wait.
+    started = time.monotonic()
+    assert rotation.main(["apply"]) == 0
+    assert time.monotonic() - started < 0.5
+
+
+def test_the_checker_gives_up_on_an_apply_that_hangs(state_dir, monkeypatch, capsys):
+    monkeypatch.setattr(rotation, "LOCK_TIMEOUT", 0.2)
+    monkeypatch.setattr(rotation, "COMMAND_TIMEOUT", 0.2)
+    checker = rotation.HealthChecker(TWO, TWO["health"], state_dir=state_dir, apply_command=["sleep", "30"])
+    assert checker.sync() is False
+    assert "did not finish within 0.6 s" in capsys.readouterr().err

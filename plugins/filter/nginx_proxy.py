@@ -228,8 +228,6 @@ OPTIONS = {
     "nginx_proxy_health_check_rise": option("int", lenient=True),
     "nginx_proxy_health_check_path": option("str"),
     "nginx_proxy_asset_compress_once": option("bool"),
-    "nginx_proxy_asset_compress_port": option("int", lenient=True),
-    "nginx_proxy_local_health_port": option("int", lenient=True),
     "nginx_proxy_local_health_path": option("str"),
     "nginx_proxy_catch_all": option("bool"),
     "nginx_proxy_trusted_proxies": option("list", "str"),
@@ -245,6 +243,7 @@ OPTIONS = {
     "nginx_proxy_asset_cache_pattern": option("str"),
     "nginx_proxy_asset_cache_max_size": option("str", lenient=True),
     "nginx_proxy_asset_cache_inactive": option("str", lenient=True),
+    "nginx_proxy_asset_max_age": option("int", lenient=True),
     "nginx_proxy_tls": option("str", choices=["off", "self_signed", "provided"]),
     "nginx_proxy_tls_cert_src": option("path"),
     "nginx_proxy_tls_key_src": option("path"),
@@ -290,14 +289,6 @@ def _bad_names(where, names):
     return [f"{where}: {', '.join(show(name) for name in bad)} {_NAME_RULE}"]
 
 
-def _port_problem(name, port, taken):
-    """taken: (port, how the message names it) of the ports this one must differ from."""
-    if 1 <= port <= 65535 and port not in [used for used, _label in taken]:
-        return []
-    labels = [label for _used, label in taken]
-    return [f"{name} must be a port from 1 to 65535 other than {', '.join(labels[:-1])} and {labels[-1]}, got {port}."]
-
-
 def nginx_proxy_problems(settings):
     """Messages, each naming its variable, for everything wrong in the input of nginx_proxy.
 
@@ -326,19 +317,11 @@ def nginx_proxy_problems(settings):
 
 
 def _local_server_problems(v):
-    """The ports on 127.0.0.1 of nginx's own health answer and of the asset compression server."""
-    problems = []
-    web = [(80, "80"), (443, "443")]
-    if "nginx_proxy_local_health_port" in v:
-        problems += _port_problem("nginx_proxy_local_health_port", v["nginx_proxy_local_health_port"], web)
+    """The path of nginx's own health answer."""
     if "nginx_proxy_local_health_path" in v and not _URI_PATH.match(v["nginx_proxy_local_health_path"]):
-        problems.append("nginx_proxy_local_health_path must be a path starting with / without spaces, ; or braces, "
-                        f"got {show(v['nginx_proxy_local_health_path'])}.")
-    if "nginx_proxy_asset_compress_port" in v and "nginx_proxy_local_health_port" in v:
-        health_port = v["nginx_proxy_local_health_port"]
-        problems += _port_problem("nginx_proxy_asset_compress_port", v["nginx_proxy_asset_compress_port"],
-                                  web + [(health_port, f"nginx_proxy_local_health_port ({health_port})")])
-    return problems
+        return ["nginx_proxy_local_health_path must be a path starting with / without spaces, ; or braces, "
+                f"got {show(v['nginx_proxy_local_health_path'])}."]
+    return []
 
 
 def _sites(v):
@@ -476,6 +459,9 @@ def _asset_cache_problems(v):
     inactive = v.get("nginx_proxy_asset_cache_inactive")
     if inactive is not None and not _is_time(inactive):
         problems.append(f"nginx_proxy_asset_cache_inactive must be an nginx time such as 7d, got {show(inactive)}.")
+    max_age = v.get("nginx_proxy_asset_max_age")
+    if max_age is not None and max_age < 1:
+        problems.append(f"nginx_proxy_asset_max_age must be at least 1 second, got {max_age}.")
     pattern = v.get("nginx_proxy_asset_cache_pattern")
     if pattern is not None and (not pattern or "\n" in pattern):
         problems.append(f"nginx_proxy_asset_cache_pattern must be one line of regular expression, got {show(pattern)}.")
@@ -538,9 +524,41 @@ def _upstream_input_problems(settings, v):
     return problems + _upstream_problems(upstreams, shared_empty_named=shared_empty)
 
 
+def nginx_proxy_listener_problems(ss_output, ports):
+    """What keeps the TCP ports from being nginx's own, from the output of `ss -Hltne`: a port no socket
+    listens on, or one that a process of another user than root holds (nginx's master, root, opens
+    them all).
+
+    A reload whose new configuration needs a port that is taken fails inside nginx, which keeps the
+    previous configuration, while `systemctl reload` reports success; so does a start after such a
+    failure. Ports below 1024 are no protection where net.ipv4.ip_unprivileged_port_start is lowered
+    (Docker sets it to 0 in its containers).
+    """
+    owners = {}
+    for line in str(ss_output).splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        port = fields[3].rpartition(":")[2]
+        uid = next((field.split(":", 1)[1] for field in fields[4:] if field.startswith("uid:")), "0")
+        owners.setdefault(port, set()).add(uid)
+    problems = []
+    for port in ports:
+        found = owners.get(str(port), set())
+        foreign = sorted(uid for uid in found if uid != "0")
+        if foreign:
+            problems.append(f"port {port} is held by a process of uid {', '.join(foreign)}, not by nginx: nginx could not "
+                            "open it and keeps running its previous configuration. Stop that process and run the role again.")
+        elif not found:
+            problems.append(f"nginx does not listen on port {port}: it keeps running its previous configuration "
+                            "(see /var/log/nginx/error.log).")
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
+            "nginx_proxy_listener_problems": nginx_proxy_listener_problems,
             "nginx_proxy_upstreams": nginx_proxy_upstreams,
             "nginx_proxy_group_backends": nginx_proxy_group_backends,
             "nginx_proxy_upstream_problems": nginx_proxy_upstream_problems,

@@ -129,8 +129,11 @@ NPM_CHECKSUM_PATTERN = "^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
 DIR_FORBIDDEN = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
                  "/sbin", "/sys", "/tmp", "/usr", "/var/cache", "/var/lib", "/var/log", "/var/mail", "/var/run",
                  "/var/spool", "/var/tmp")
-# Groups whose members may become root with sudo on Debian and elsewhere.
-ADMIN_GROUPS = ("sudo", "wheel", "admin")
+# Groups whose members may become root: with sudo (sudo, wheel, admin), by starting a container or VM
+# with the host's root file system in it (docker, lxd, incus-admin, libvirt), or by reading and writing
+# what root keeps (root, disk: the raw block devices; kmem: the kernel's memory; shadow: the password
+# hashes).
+ADMIN_GROUPS = ("sudo", "wheel", "admin", "root", "docker", "lxd", "incus-admin", "libvirt", "disk", "kmem", "shadow")
 # What `sudo -l -U <user>` prints when the user may run something with sudo.
 _SUDO_ALLOWS = "may run the following commands"
 

@@ -85,6 +85,11 @@ def assert_nothing_failed(report):
     assert report["assets"]["failed"] == 0, report["assets"]
 
 
+def asset_generation(host):
+    """The generation of the proxy's asset cache keys (nginx-proxy-assets status, first line)."""
+    return host.check_output("/usr/local/sbin/nginx-proxy-assets status").split()[1].rstrip(":")
+
+
 def out_of_rotation(host):
     """Servers the proxy holds out of rotation, with the reasons."""
     servers = json.loads(host.check_output("nginx-proxy-rotation status --json"))["servers"]
@@ -119,11 +124,15 @@ def test_check_mode_with_a_new_source_reports_the_app_servers_and_changes_nothin
 
 
 def test_a_rolling_deploy_fails_no_page_and_no_asset(host, first, second):
+    generation = asset_generation(host)
     load = Load(host, "deploy-2.0.0")
     result = playbook("site.yml", "-e", f"node_app_src={second}")
     report = load.stop()
     assert result.returncode == 0, result.stdout[-3000:]
     assert_nothing_failed(report)
+    # After each switch the proxy's asset cache started afresh (nginx-proxy-assets renew): nothing an app
+    # server answered before the deploy is served from it.
+    assert asset_generation(host) != generation
     # Both servers answered during the deploy, and each was out of rotation while it switched.
     assert len(report["upstreams"]) == 2, report["upstreams"]
     for name in APPS:
@@ -164,11 +173,13 @@ def test_a_release_that_does_not_serve_is_refused_on_the_first_server(host, firs
 def test_rollback_takes_every_server_back_one_release(host, first):
     live_bundle = BUNDLE.search(page_on(APPS[0])[1]).group(1)
     assert live_bundle != first["bundle"]
+    generation = asset_generation(host)
     load = Load(host, "rollback")
     result = playbook("rollback.yml")
     report = load.stop()
     assert result.returncode == 0, result.stdout[-3000:]
     assert_nothing_failed(report)
+    assert asset_generation(host) != generation
     for name in APPS:
         assert facts(name)["release"] == first["releases"][name]
         assert version_of(page_on(name)[1]) == "1.0.0"

@@ -13,8 +13,8 @@ testinfra_hosts = ["ansible://default-proxy"]
 def request(host, with_host_header=True, path="/"):
     """One request through nginx on the proxy; returns (status, X-Upstream header, body)."""
     host_header = f"-H 'Host: {DOMAIN}'" if with_host_header else ""
-    body = host.check_output(f"curl -s --max-time 10 {host_header} -D /tmp/webstack-headers http://127.0.0.1{path}")
-    headers = host.check_output("cat /tmp/webstack-headers")
+    # The headers first, then the body, on curl's standard output: no file in between.
+    headers, _, body = host.check_output(f"curl -s --max-time 10 {host_header} -D - http://127.0.0.1{path}").partition("\r\n\r\n")
     status = int(re.search(r"^HTTP/\S+ (\d{3})", headers, re.M).group(1))
     upstream = re.search(r"^X-Upstream: (.+?)\s*$", headers, re.M | re.I)
     return status, upstream.group(1) if upstream else None, body

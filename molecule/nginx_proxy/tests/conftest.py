@@ -122,11 +122,12 @@ def start_load(host, seconds, clients=4):
     """Steady load through the proxy from inside it (playbooks/files/webstack-load.py); returns a handle for
     finish_load()."""
     name = name_of(host)
-    # Not /tmp: Debian 13 mounts a tmpfs there, which hides what docker cp writes.
-    subprocess.run(["docker", "cp", str(LOAD_SCRIPT), f"{name}:/var/tmp/webstack-load.py"], check=True)
+    # In root's home, which no other user may enter (not /tmp or /var/tmp, where another user could
+    # have put something at that name first; Debian 13's /tmp is also a tmpfs that hides what docker cp writes).
+    subprocess.run(["docker", "cp", str(LOAD_SCRIPT), f"{name}:/root/webstack-load.py"], check=True)
     scheme = "https" if uses_tls(host) else "http"
     return subprocess.Popen(
-        ["docker", "exec", name, "python3", "/var/tmp/webstack-load.py", "--url", f"{scheme}://127.0.0.1/",
+        ["docker", "exec", name, "python3", "/root/webstack-load.py", "--url", f"{scheme}://127.0.0.1/",
          "--host", DOMAIN, "--seconds", str(seconds), "--clients", str(clients), "--insecure"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -179,7 +180,7 @@ def scan_tls(host):
     configuration: protocols, ciphers, curves, DH parameters, certificate lifespan, key and chain."""
     name = name_of(host)
     address = container_address(name)
-    anchor = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / f"{name}-anchor.pem"
+    anchor = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / f"{name}-anchor.pem"
     anchor.write_text(host.file("/etc/nginx/ssl/nginx-proxy-ca.crt").content_string)
     result = subprocess.run([tool("sslyze"), "--mozilla_config", "intermediate", "--certinfo_ca_file", str(anchor),
                              f"{DOMAIN}:443{{{address}}}"], capture_output=True, text=True, timeout=300, check=False)

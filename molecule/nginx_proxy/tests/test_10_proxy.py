@@ -48,6 +48,12 @@ def test_unknown_names_and_bare_addresses_get_nothing(host):
         for target in ("--resolve unknown.example:443:127.0.0.1 https://unknown.example/", "https://127.0.0.1/"):
             tls = host.run(f"curl -sk -o /dev/null --max-time 5 {target}")
             assert tls.rc == 35, (target, tls.rc, tls.stderr)
+        # A request for another name on an HTTP/2 connection opened for the site (a browser reuses
+        # one for every name its certificate covers) reaches the catch-all: 421, ask on a connection of
+        # its own.
+        reused = host.run(f"curl -sk --http2 -o /dev/null -w '%{{http_version}} %{{http_code}}' --max-time 5 "
+                          f"--resolve {DOMAIN}:443:127.0.0.1 -H 'Host: unknown.example' https://{DOMAIN}/")
+        assert reused.stdout == "2 421", (reused.stdout, reused.stderr)
     assert fetch(host)[0].status == 200
 
 

@@ -7,6 +7,7 @@ a name containing "large" with 8 KB more, and a name containing "missing" with t
 (tests/conftest.py: set_apps, fetch)."""
 
 import re
+import time
 import uuid
 
 import pytest
@@ -15,7 +16,8 @@ from conftest import APPS, fetch, inventory_vars, set_apps, wait_for_proxy
 testinfra_hosts = ["ansible://proxy"]
 pytestmark = pytest.mark.usefixtures("apps_in_rotation")
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+# nginx_proxy_asset_max_age: 7 days.
+IMMUTABLE = "public, max-age=604800, immutable"
 CACHE_DIR = "/var/cache/nginx-proxy/assets"
 _ASSET_BACKEND = re.compile(r"/\* backend ([\w.-]+) ")
 
@@ -104,3 +106,19 @@ def test_cached_assets_are_served_while_every_app_server_is_down(host):
         assert fetch(host, path=asset_path())[0].status >= 502
     finally:
         set_apps(APPS)
+
+
+def test_a_new_generation_serves_nothing_fetched_before_it(host):
+    """What a rolling deploy or rollback runs on every proxy after each switch: whatever an app server
+    answered before, the cache fetches again, and the entries of before are gone from disk."""
+    path = asset_path()
+    fetch(host, 2, path=path)
+    assert cached_copies(host, path)
+    host.check_output("/usr/local/sbin/nginx-proxy-assets renew")
+    assert cached_copies(host, path) == []
+    time.sleep(1)  # the old workers finish the requests they have
+    again = fetch(host, 2, path=path)
+    assert [r.status for r in again] == [200, 200]
+    if inventory_vars(host).get("nginx_proxy_debug_headers"):
+        assert [r.headers.get("x-cache-status") for r in again] == ["MISS", "HIT"]
+    assert "earlier generation" not in host.check_output("/usr/local/sbin/nginx-proxy-assets status")

@@ -48,10 +48,15 @@ def test_the_track_script_runs_as_the_unprivileged_script_user():
     assert owners == {"keepalived_script"}, owners
 
 
-def test_nginx_answers_its_health_on_loopback_only():
+def test_nginx_answers_its_health_on_its_unix_socket_only():
     for proxy in PROXIES:
-        assert docker_sh(proxy, "curl -s --max-time 5 http://127.0.0.1:8099/nginx-health").stdout == "ok\n"
-        # The same port from the network: nothing listens there.
+        socket = "--unix-socket /run/nginx-proxy/health.sock http://localhost/nginx-health"
+        assert docker_sh(proxy, f"curl -s --max-time 5 {socket}").stdout == "ok\n"
+        # Root's directory: no other user can put a socket there while nginx is down.
+        assert docker_sh(proxy, "stat -c '%U %a' /run/nginx-proxy").stdout.split() == ["root", "755"]
+        # No TCP port of nginx's own: neither on loopback (where any user could listen in its place
+        # while it is down) nor from the network.
+        assert docker_sh(proxy, "curl -s --max-time 5 http://127.0.0.1:8099/nginx-health", check=False).returncode == 7
         address = "10.213.47.10" if proxy == "proxy-ha-deb12" else "10.213.47.11"
         refused = docker_sh(CLIENT, f"curl -s --max-time 5 http://{address}:8099/nginx-health", check=False)
         assert refused.returncode == 7, refused.stdout

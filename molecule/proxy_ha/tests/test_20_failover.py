@@ -49,6 +49,41 @@ def test_the_holders_nginx_stopped_moves_the_address_and_it_stays_after_nginx_re
     assert holders() == [after]
 
 
+# What a local user of the proxy runs: it answers 200 "ok" on the loopback ports where nginx used to
+# answer for itself (8099) and compressed assets (8098), as soon as nginx lets them go.
+SQUATTER = """import http.server, threading, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok\\n")
+for port in (8099, 8098):
+    while True:
+        try:
+            server = http.server.HTTPServer(("127.0.0.1", port), H)
+            break
+        except OSError:
+            time.sleep(0.05)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+time.sleep(60)
+"""
+
+
+def test_a_local_user_answering_in_place_of_a_stopped_nginx_does_not_keep_the_address():
+    """keepalived's track script asks nginx on its unix socket, which only root's nginx can hold: a
+    user answering "ok" on loopback while nginx is down does not keep the address on that proxy."""
+    def squat_and_stop(proxy):
+        docker_sh(proxy, "id mallory >/dev/null 2>&1 || useradd --create-home mallory")
+        docker_sh(proxy, f"cat > /home/mallory/squat.py <<'EOF'\n{SQUATTER}EOF\n"
+                         "(runuser -u mallory -- python3 /home/mallory/squat.py >/dev/null 2>&1 &)")
+        docker_sh(proxy, "systemctl stop nginx")
+
+    def restore(proxy):
+        docker_sh(proxy, "pkill -u mallory python3 || true; systemctl start nginx")
+        wait_until(lambda: vrrp_state(proxy) == "BACKUP", timeout=15, message=lambda: vrrp_state(proxy))
+
+    result, before, after = fail_under_load(squat_and_stop, restore, "holder's nginx stopped, a local user answering on 8099")
+    assert_moved_with_a_short_gap(result, before, after)
+
+
 def test_the_holder_switched_off_moves_the_address_and_one_proxy_holds_it_after_it_boots():
     def restore(proxy):
         subprocess.run(["docker", "start", proxy], check=True, capture_output=True, timeout=60)
