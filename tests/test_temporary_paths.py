@@ -9,7 +9,6 @@ exclusively), or live in a directory of the user's own. Found by reading every f
 import re
 import subprocess
 
-
 from helpers import REPO_ROOT
 
 # A name directly under a world-writable directory, written as a literal path (not $dir/tmp/..., not
