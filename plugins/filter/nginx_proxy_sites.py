@@ -19,7 +19,7 @@ def nginx_proxy_obsolete_files(found, conf_dir, ours, prefix):
     obsolete = []
     for path in found:
         relative = posixpath.relpath(path, conf_dir)
-        directory, _, name = relative.partition("/")
+        directory, _slash, name = relative.partition("/")
         if directory == "sites-enabled" and relative not in enabled:
             obsolete.append(relative)
         elif directory == "sites-available" and name.startswith(prefix) and relative not in ours:
@@ -37,7 +37,7 @@ def nginx_proxy_leaving_sites(found, conf_dir, ours, prefix, first):
     leaving = []
     for path in found:
         relative = posixpath.relpath(path, conf_dir)
-        directory, _, name = relative.partition("/")
+        directory, _slash, name = relative.partition("/")
         if directory == "sites-available" and name.startswith(prefix) and name.endswith(".conf") and relative not in ours:
             domain = name[len(prefix):-len(".conf")]
             site = {**first, "domain": domain, "aliases": [], "served_as": first["domain"]}
