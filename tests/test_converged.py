@@ -223,6 +223,22 @@ def test_excluded_entries_below_a_tree_may_change(tree):
     assert converged(**args)["current"] is True
 
 
+def test_a_tree_in_a_watched_directory_whose_walk_leaves_it_out_is_still_checked(tmp_path):
+    """node_app watches /usr/local/lib/node_app without walking into the trees it installs there (npm,
+    Node.js): those patterns match everything below a tree, and must not blind the tree's own digest."""
+    lib = tmp_path / "lib"
+    for name in ("npm-10.9.9", "node-22.23.5"):
+        (lib / name / "bin").mkdir(parents=True)
+        (lib / name / "bin" / "tool").write_text("#!/bin/sh\n")
+    args = {"path": str(tmp_path / "state" / "converged.json"), "digest": "d", "watch": [str(lib)],
+            "exclude": [f"{lib}/npm-*/*", f"{lib}/node-*"], "trees": [str(lib / "npm-10.9.9"), str(lib / "node-22.23.5")]}
+    converged(state="present", **args)
+    assert converged(**args)["current"] is True
+    (lib / "node-22.23.5" / "bin" / "tool").write_text("#!/bin/sh\necho replaced\n")
+    (lib / "npm-10.9.9" / "bin" / "tool").chmod(0o777)
+    assert converged(**args)["stale"] == [f"tree:{lib / 'node-22.23.5'}", f"tree:{lib / 'npm-10.9.9'}"]
+
+
 def test_a_missing_tree_is_recorded_as_absent(tmp_path):
     root = tmp_path / "tree"
     args = {"path": str(tmp_path / "record.json"), "digest": "d", "trees": [str(root)]}

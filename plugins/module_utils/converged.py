@@ -173,9 +173,18 @@ def tree_digest(root, patterns):
     return digest.hexdigest()
 
 
+def inside(tree, patterns):
+    """The patterns that leave out part of a tree. A pattern that matches everything below its root (such
+    as /usr/local/lib/app/npm-*/*, which keeps the walk of the watched directory above out of a tree
+    that is checked on its own) would leave the tree's digest blind: it does not apply there."""
+    anything_below = os.path.join(tree, "\0")
+    return [pattern for pattern in patterns if not fnmatch.fnmatchcase(anything_below, pattern)]
+
+
 def snapshot_trees(trees, exclude):
     patterns = [os.path.normpath(p) for p in exclude]
-    return {os.path.normpath(tree): tree_digest(os.path.normpath(tree), patterns) for tree in trees}
+    return {os.path.normpath(tree): tree_digest(os.path.normpath(tree), inside(os.path.normpath(tree), patterns))
+            for tree in trees}
 
 
 # Packages, nftables tables, users -----------------------------------------------------------------------
