@@ -332,3 +332,12 @@ def test_the_checker_gives_up_on_an_apply_that_hangs(state_dir, monkeypatch, cap
     checker = rotation.HealthChecker(TWO, TWO["health"], state_dir=state_dir, apply_command=["sleep", "30"])
     assert checker.sync() is False
     assert "did not finish within 0.6 s" in capsys.readouterr().err
+
+
+def test_endpoints_say_where_each_app_host_is_reached_as_move_takes_it(tool, capsys):
+    assert rotation.main(["endpoints"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"app1": "10.0.0.2:3000/", "app2": "10.0.0.3:3000/"}
+    assert rotation.main(["move", "app1=10.0.0.2:3100/healthz"]) == 0
+    capsys.readouterr()
+    assert rotation.main(["endpoints"]) == 0
+    assert json.loads(capsys.readouterr().out)["app1"] == "10.0.0.2:3100/healthz"
