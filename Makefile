@@ -141,10 +141,11 @@ molecule: venv images
 
 # Lint first (it takes a minute and fails fast), then the molecule scenarios, pytest and the
 # collection checks (about 2 minutes, nearly 4 on a machine without ansible-test's cached virtual
-# environments) in three lanes at once: node_app (the longest); default, then `collection` (make
-# collection-check), then proxy_ha; nginx_proxy, then pytest.
+# environments) in three lanes at once, each about as long as the others: node_app, then proxy_ha,
+# then `collection` (make collection-check); default (the longest scenario: the drift and the
+# both-tiers tests); nginx_proxy, then pytest.
 test: lint images chromium
-	scripts/test-lanes.sh "node_app" "default collection proxy_ha" "nginx_proxy pytest"
+	scripts/test-lanes.sh "node_app proxy_ha collection" "default" "nginx_proxy pytest"
 
 # Ratios measured in one run on fresh containers (webstack-bench-*, removed at the end): converge and
 # re-run against the floor of ping + facts, 6 app hosts against 2, the proxy against one app server

@@ -87,29 +87,6 @@ def test_a_switch_the_proxies_cannot_reach_is_rolled_back_on_the_first_server(ho
     assert again.returncode == 0 and all(c["changed"] == 0 for c in recap(again.stdout).values()), again.stdout[-3000:]
 
 
-def test_a_run_with_a_new_release_brings_back_a_site_whose_proxies_point_nowhere(host, third):
-    # As a cut-short port change leaves it: every proxy entry on a port no server listens on.
-    data = json.loads(host.check_output(f"cat {UPSTREAMS}"))
-    for upstream in data["upstreams"]:
-        for server in upstream["servers"]:
-            server["port"] = 3999
-            server["address"] = f"{server['host']}:3999"
-    docker_sh("default-proxy", f"cat > {UPSTREAMS}", stdin=json.dumps(data, indent=4, sort_keys=True) + "\n")
-    host.check_output("nginx-proxy-rotation apply")
-    # The new workers take over a moment after the reload.
-    wait_until(lambda: site_status(host).startswith("50"), timeout=10, message=lambda: f"the site answers {site_status(host)}")
-
-    result = playbook("site.yml", "-e", f"node_app_src={third}")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert proxy_sends_to(host) == {name: (3000, "/") for name in APPS}
-    for name in APPS:
-        assert "3.0.0" in docker_sh(name, "curl -s http://127.0.0.1:3000/").stdout
-    assert site_status(host) == "200"
-    # Back to the release converge deployed, for the tests after these.
-    back = playbook("rollback.yml")
-    assert back.returncode == 0, back.stdout[-3000:]
-
-
 class DomainPoller:
     """Asks the proxy for both names every 50 ms, from the controller, and keeps when each answered."""
 
@@ -159,3 +136,24 @@ def test_a_domain_change_lets_the_old_name_go_only_once_the_new_one_answers(host
     assert neither == []
     assert not host.file(f"/etc/nginx/sites-available/nginx-proxy-{old}.conf").exists
     assert not host.file(f"/etc/nginx/sites-enabled/nginx-proxy-{old}.conf").exists
+
+
+# The last test of the scenario: it leaves release 3.0.0 live, which no test after it would expect.
+def test_a_run_with_a_new_release_brings_back_a_site_whose_proxies_point_nowhere(host, third):
+    # As a cut-short port change leaves it: every proxy entry on a port no server listens on.
+    data = json.loads(host.check_output(f"cat {UPSTREAMS}"))
+    for upstream in data["upstreams"]:
+        for server in upstream["servers"]:
+            server["port"] = 3999
+            server["address"] = f"{server['host']}:3999"
+    docker_sh("default-proxy", f"cat > {UPSTREAMS}", stdin=json.dumps(data, indent=4, sort_keys=True) + "\n")
+    host.check_output("nginx-proxy-rotation apply")
+    # The new workers take over a moment after the reload.
+    wait_until(lambda: site_status(host).startswith("50"), timeout=10, message=lambda: f"the site answers {site_status(host)}")
+
+    result = playbook("site.yml", "-e", f"node_app_src={third}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert proxy_sends_to(host) == {name: (3000, "/") for name in APPS}
+    for name in APPS:
+        assert "3.0.0" in docker_sh(name, "curl -s http://127.0.0.1:3000/").stdout
+    assert site_status(host) == "200"
