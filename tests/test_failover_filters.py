@@ -260,3 +260,25 @@ def test_a_state_without_a_known_fault_has_no_band():
     for fault in ("none", "nginx_stop"):
         with pytest.raises(AnsibleFilterError, match=f"'{fault}' is not a fault"):
             filters.failover_fault_mark({"name": "x", "fault": fault, "hosts": []}, 1.0, None, 2.0)
+
+
+@pytest.mark.parametrize("docker", [True, False])
+def test_the_lab_switches_a_vm_off_only_where_ansible_has_the_docker_command(tmp_path, docker):
+    """The lab's power commands run scripts/lab.sh, which needs docker: in the execution environment's
+    container there is none, and the experiment leaves the VM state out instead of failing there."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if docker:
+        (bin_dir / "docker").write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / "docker").chmod(0o755)
+    playbook = tmp_path / "states.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.debug:\n"
+        "        msg: \"{{ groups['app'] | proxylab.webstack.failover_states(hostvars, 10)"
+        " | map(attribute='fault') | list | to_json }}\"\n")
+    result = run([str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", str(playbook)],
+                 env={"PATH": str(bin_dir), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"})
+    faults = json.loads(json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"])
+    assert ("power_off" in faults) is docker, faults
+    assert "kill" in faults and "hang" in faults
