@@ -209,3 +209,31 @@ def derive_fixture(name, dest, version, drop=()):
     args = [sys.executable, str(FIXTURES / "derive-fixture.py"), str(FIXTURES / name), str(dest), version]
     run(args + [arg for path in drop for arg in ("--drop", path)], timeout=60)
     return Path(dest)
+
+
+def trusted(data):
+    """YAML data as a role's files hold it, its strings trusted as templates (as Ansible trusts a role's own)."""
+    from ansible.template import trust_as_template
+
+    if isinstance(data, str):
+        return trust_as_template(data)
+    if isinstance(data, dict):
+        return {key: trusted(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [trusted(value) for value in data]
+    return data
+
+
+def role_variables(role, **extra):
+    """A Templar over a role's defaults and vars (Debian's layout included) and the extra variables given."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    loader = DataLoader()
+    variables = {}
+    for name in ("defaults/main.yml", "vars/Debian.yml", "vars/main.yml"):
+        path = REPO_ROOT / "roles" / role / name
+        if path.exists():
+            variables.update(trusted(loader.load_from_file(str(path))))
+    variables.update(extra)
+    return Templar(loader=loader, variables=variables)

@@ -9,9 +9,8 @@ no_log."""
 import re
 
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-from helpers import REPO_ROOT, install_collection_finder
+from ansible.template import trust_as_template
+from helpers import REPO_ROOT, install_collection_finder, role_variables
 
 install_collection_finder()
 
@@ -21,26 +20,11 @@ INTERNAL = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
 ENV_CARRIERS = {"node_app_env", "_node_app_env", "_node_app_build_env"}
 
 
-def trusted(data):
-    if isinstance(data, str):
-        return trust_as_template(data)
-    if isinstance(data, dict):
-        return {key: trusted(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [trusted(value) for value in data]
-    return data
-
-
 def setup_digest(secret):
-    loader = DataLoader()
-    variables = {}
-    for name in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(trusted(loader.load_from_file(str(ROLE / name))))
-    variables.update({
+    templar = role_variables("node_app", **{
         "role_path": str(ROLE), "inventory_hostname": "app1", "groups": {"proxy": []}, "hostvars": {},
         "node_app_env": {"API_TOKEN": secret}, "_node_app_node_version": "v18.20.4", "_node_app_home": "/home/nodeapp",
     })
-    templar = Templar(loader=loader, variables=variables)
     inputs = templar.template(trust_as_template("{{ _node_app_setup_inputs }}"))
     digest = templar.template(trust_as_template("{{ _node_app_setup_inputs | proxylab.webstack.converged_digest }}"))
     return inputs, digest

@@ -13,10 +13,9 @@ import posixpath
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import trust_as_template
 
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, role_variables, trusted
 
 PATH_ARGUMENTS = {
     "ansible.builtin.file": ("path", "dest"),
@@ -36,27 +35,6 @@ FROM_THE_HOST = {
     "Put those servers back into rotation": "marks of the health checker, which it rewrites as it runs",
     "Install the tested configuration": "the files rendered into the stage, each checked at its live path below",
 }
-
-
-def trusted(data):
-    if isinstance(data, str):
-        return trust_as_template(data)
-    if isinstance(data, dict):
-        return {key: trusted(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [trusted(value) for value in data]
-    return data
-
-
-def role_variables(role, **extra):
-    loader = DataLoader()
-    variables = {}
-    for name in ("defaults/main.yml", "vars/Debian.yml", "vars/main.yml"):
-        path = REPO_ROOT / "roles" / role / name
-        if path.exists():
-            variables.update(trusted(loader.load_from_file(str(path))))
-    variables.update(extra)
-    return Templar(loader=loader, variables=variables)
 
 
 def render(templar, value, item=None):
