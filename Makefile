@@ -143,9 +143,10 @@ molecule: venv images
 # collection checks (about 2 minutes, nearly 4 on a machine without ansible-test's cached virtual
 # environments) in three lanes at once, each about as long as the others: node_app, then proxy_ha,
 # then `collection` (make collection-check); default (the longest scenario: the drift and the
-# both-tiers tests); nginx_proxy, then pytest.
+# both-tiers tests), then the execution environment's tests (they build the image); nginx_proxy,
+# then the rest of pytest.
 test: lint images chromium
-	scripts/test-lanes.sh "node_app proxy_ha collection" "default" "nginx_proxy pytest"
+	scripts/test-lanes.sh "node_app proxy_ha collection" "default pytest:tests/test_execution_environment.py" "nginx_proxy pytest"
 
 # Ratios measured in one run on fresh containers (webstack-bench-*, removed at the end): converge and
 # re-run against the floor of ping + facts, 6 app hosts against 2, the proxy against one app server

@@ -146,3 +146,19 @@ def test_the_set_up_check_reads_the_users_home(tmp_path):
     result = node_app_host(user="proxylab-no-such-user", converged=check)["converged"]
     assert result == {"current": False, "reasons": ["there is no user proxylab-no-such-user"], "stale": ["record"],
                       "digest": "", "data": {}}
+
+
+def test_it_gathers_the_facts_setup_would_in_the_same_step(tmp_path):
+    """The play gathers no facts of its own: the distribution, the addresses and the local facts come
+    from node_app_host, named as setup names them, and nothing outside the subsets."""
+    (tmp_path / "node_app.fact").write_text('{"port": 3000}\n')
+    result = node_app_host(user="root", gather_subset=["distribution", "local", "network"], fact_path=str(tmp_path))
+    facts = result["ansible_facts"]
+    os_release = dict(line.split("=", 1) for line in open("/etc/os-release").read().splitlines() if "=" in line)
+    assert facts["ansible_distribution"].lower() == os_release["ID"].strip('"')
+    assert facts["ansible_os_family"] == "Debian"
+    assert facts["ansible_local"] == {"node_app": {"port": 3000}}
+    assert facts["ansible_default_ipv4"]["address"] == subprocess.run(
+        ["ip", "-4", "-o", "route", "get", "1.1.1.1"], capture_output=True, text=True, check=True).stdout.split(" src ")[1].split()[0]
+    assert "ansible_processor" not in facts and "ansible_env" not in facts
+    assert "ansible_facts" not in node_app_host(user="root")

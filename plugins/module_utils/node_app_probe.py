@@ -29,6 +29,9 @@ ARGUMENT_SPEC = {
     "ecosystem": {"type": "str"},
     "pm2_unit": {"type": "str"},
     "app": {"type": "str"},
+    "gather_subset": {"type": "list", "elements": "str", "default": [],
+                      "choices": ["distribution", "local", "network", "platform"]},
+    "fact_path": {"type": "path", "default": "/etc/ansible/facts.d"},
     "converged": {
         "type": "dict",
         "options": {

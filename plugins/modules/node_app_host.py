@@ -67,6 +67,21 @@ options:
   app:
     description: The app's name under PM2; required with O(pm2_unit).
     type: str
+  gather_subset:
+    description:
+      - Also gathers these subsets of facts, as M(ansible.builtin.setup) with the same O(gather_subset)
+        (preceded by C(!all) and C(!min)) gathers them, with Ansible's own collectors, and returns them
+        as RV(ansible_facts), which become the host's facts. One step then serves the role's checks and
+        the plays that read the host's addresses or local facts, instead of one more round trip.
+      - The network facts are those of a Linux host.
+    type: list
+    elements: str
+    choices: [distribution, local, network, platform]
+    default: []
+  fact_path:
+    description: Where the local facts are, as for M(ansible.builtin.setup), with C(local) in O(gather_subset).
+    type: path
+    default: /etc/ansible/facts.d
   converged:
     description:
       - When given, also checks, as M(proxylab.webstack.converged) with O(proxylab.webstack.converged#module:state=check)
@@ -152,6 +167,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description: The facts of O(gather_subset), named as M(ansible.builtin.setup) names them.
+  type: dict
+  returned: when O(gather_subset) is given
 paths:
   description:
     - One entry per path of O(paths), in order, with C(path) and C(exists), and for an existing one
@@ -245,7 +264,27 @@ converged:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.facts import ansible_collector
+from ansible.module_utils.facts.namespace import PrefixFactNamespace
+from ansible.module_utils.facts.network.linux import LinuxNetworkCollector
+from ansible.module_utils.facts.system.distribution import DistributionFactCollector
+from ansible.module_utils.facts.system.local import LocalFactCollector
+from ansible.module_utils.facts.system.platform import PlatformFactCollector
 from ansible_collections.proxylab.webstack.plugins.module_utils.node_app_probe import ARGUMENT_SPEC, REQUIRED_BY, read_host
+
+
+# setup's own collectors of the subsets this module offers. Only these are imported: importing all of
+# them (ansible.module_utils.facts.default_collectors) costs each app server more than gathering these.
+COLLECTORS = [DistributionFactCollector, LocalFactCollector, LinuxNetworkCollector, PlatformFactCollector]
+
+
+def gathered_facts(module, subsets):
+    """The facts of these subsets, gathered as the setup module gathers them."""
+    collector = ansible_collector.get_ansible_collector(
+        all_collector_classes=COLLECTORS,
+        namespace=PrefixFactNamespace(namespace_name="ansible", prefix="ansible_"),
+        filter_spec="*", gather_subset=["!all", "!min", *subsets], gather_timeout=10)
+    return collector.collect(module=module)
 
 
 def main():
@@ -254,6 +293,8 @@ def main():
         result = read_host(module.params)
     except (OSError, RuntimeError) as error:
         module.fail_json(msg=str(error))
+    if module.params["gather_subset"]:
+        result["ansible_facts"] = gathered_facts(module, module.params["gather_subset"])
     module.exit_json(**result)
 
 

@@ -10,6 +10,7 @@ from helpers import wait_until
 
 PROXY = "nginx-proxy-deb12"
 UPSTREAM_CONF = "/etc/nginx/conf.d/nginx-proxy-upstream.conf"
+RECORD = "/var/lib/nginx-proxy/converged.json"
 
 
 def test_rejected_configuration_fails_the_run_and_the_old_one_keeps_serving():
@@ -29,6 +30,9 @@ def test_rejected_configuration_fails_the_run_and_the_old_one_keeps_serving():
     assert host.file(UPSTREAM_CONF).content_string == before
     assert "no-such-backend" not in host.check_output("nginx -T 2>/dev/null")
     assert host.check_output("cat /run/nginx.pid") == master_before
+    # A run that stopped half-way leaves no record of a complete run, so the next run cannot take it
+    # as current: it runs every step again.
+    assert not host.file(RECORD).exists
     responses = fetch(host, 20)
     statuses = Counter(r.status for r in responses)
     print(f"\n{PROXY}: after the rejected run, 20 requests: statuses {dict(statuses)}, "
