@@ -11,6 +11,18 @@ def webstack_hosts_to_switch(hosts, hostvars):
     return [host for host in hosts if (hostvars.get(host) or {}).get("node_app_activation_needed") is True]
 
 
+def webstack_switch_serial(hosts, hostvars, serial=None):
+    """How many app servers switch at a time (the switch play's serial): webstack_app_serial when it is set;
+    otherwise all of them when none of the hosts has a live release yet (node_app's plan, from prepare),
+    as on a first deploy, where no site is serving that a rolling switch would protect; otherwise 1."""
+    if serial not in (None, ""):
+        return serial
+    plans = [(hostvars.get(host) or {}).get("_node_app_plan") for host in hosts]
+    if plans and all(isinstance(plan, dict) and not plan.get("live") for plan in plans):
+        return "100%"
+    return 1
+
+
 def webstack_app_endpoints(hosts, health_path="/"):
     """Where each app server answers now, as nginx-proxy-rotation move takes it
     (HOST=ADDRESS:PORT/HEALTH_PATH), from its variables (hostvars[host]): its nginx_proxy_backend_address,
@@ -47,5 +59,6 @@ def webstack_unreachable_reason(result, task):
 
 class FilterModule:
     def filters(self):
-        return {"webstack_hosts_to_switch": webstack_hosts_to_switch, "webstack_app_endpoints": webstack_app_endpoints,
+        return {"webstack_hosts_to_switch": webstack_hosts_to_switch, "webstack_switch_serial": webstack_switch_serial,
+                "webstack_app_endpoints": webstack_app_endpoints,
                 "webstack_unreachable_reason": webstack_unreachable_reason}
